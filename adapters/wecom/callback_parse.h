@@ -1,0 +1,37 @@
+// Parsers for callback bodies: the encrypted envelope around the ciphertext, and the decrypted
+// payload (XML for self-built apps, customer contact and 微信客服; JSON for intelligent robots).
+// Pure functions; they never throw on bad input.
+#pragma once
+
+#include "daemon/base/result.h"
+#include "daemon/model/inbound_event.h"
+
+#include <string>
+#include <string_view>
+
+namespace yuer::adapters::wecom {
+
+enum class EnvelopeFormat { kXml, kJson };
+
+// Returns the Encrypt text of an XML envelope (<xml><Encrypt>..</Encrypt>..</xml>) or the
+// "encrypt" member of a JSON envelope. Error{"callback.bad_envelope", ...} when the body is not
+// well-formed, has no (or an empty) Encrypt field, or contains a DOCTYPE/entity declaration.
+Result<std::string> extract_encrypted(EnvelopeFormat format, std::string_view body);
+
+// Fields of a decrypted payload that the inbox indexes. The payload itself is kept verbatim.
+struct PayloadFields {
+  std::string kind;        // "text", "event:change_external_chat", "aibot:text", "aibot:event:enter_chat"
+  std::string dedupe_key;  // "msg:<MsgId>" / "msg:<msgid>" when present, else "sha256:<hex of payload>"
+  std::string from_user;   // FromUserName / from.userid ("" when absent)
+  std::int64_t created_at = 0;
+};
+
+// Parses a decrypted XML payload (§6). Error{"callback.bad_payload", ...} when it is not
+// well-formed XML with a root <xml> and a MsgType, or contains a DOCTYPE/entity declaration.
+Result<PayloadFields> parse_xml_payload(std::string_view plaintext);
+
+// Parses a decrypted intelligent-robot JSON payload (§10). Error{"callback.bad_payload", ...}
+// when it is not a JSON object with a msgtype.
+Result<PayloadFields> parse_json_payload(std::string_view plaintext);
+
+}  // namespace yuer::adapters::wecom

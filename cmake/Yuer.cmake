@@ -1,0 +1,22 @@
+# yuer_library(NAME DIR DEPS ...): one static library per folder (STYLE D1).
+# Sources are the folder's *.cpp files except *_test.cpp and main.cpp; the
+# *_test.cpp files are collected into the single unit-test binary.
+function(yuer_library name)
+  cmake_parse_arguments(ARG "" "" "DEPS" ${ARGN})
+  file(GLOB srcs CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/*.cpp)
+  list(FILTER srcs EXCLUDE REGEX "(_test|_fuzz)\\.cpp$|/main\\.cpp$")
+  if(srcs)
+    add_library(${name} STATIC ${srcs})
+    target_include_directories(${name} PUBLIC ${PROJECT_SOURCE_DIR})
+    target_link_libraries(${name} PUBLIC ${ARG_DEPS})
+  else()
+    add_library(${name} INTERFACE)
+    target_include_directories(${name} INTERFACE ${PROJECT_SOURCE_DIR})
+    target_link_libraries(${name} INTERFACE ${ARG_DEPS})
+  endif()
+  file(GLOB tests CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/*_test.cpp)
+  if(tests)
+    set_property(GLOBAL APPEND PROPERTY YUER_UNIT_TESTS ${tests})
+    set_property(GLOBAL APPEND PROPERTY YUER_UNIT_TEST_LIBS ${name})
+  endif()
+endfunction()

@@ -1,0 +1,74 @@
+// HttpServer: the one HTTP/1.1 listener of yuerd (Beast, C++20 coroutines, one io thread).
+// Routes are registered before start(); each route names its metric label and body limit.
+// Invariant: every socket operation has a deadline; limits are explicit and per request.
+#pragma once
+
+#include "daemon/base/metrics.h"
+#include "daemon/base/result.h"
+#include "daemon/net/asio.h"
+#include "daemon/net/http_types.h"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace yuer::net {
+
+struct ServerSettings {
+  std::string listen = "127.0.0.1:8080";  // "host:port"; port 0 picks an ephemeral port
+  std::size_t max_connections = 4096;     // further connections are accepted and closed at once
+  std::size_t header_limit = 8 * 1024;    // bytes of request line + headers
+  std::size_t default_body_limit = 1024 * 1024;
+  std::chrono::milliseconds read_timeout{5000};   // whole request (headers + body) must arrive within
+  std::chrono::milliseconds idle_timeout{30000};  // keep-alive connection with no new request
+  std::chrono::milliseconds write_timeout{5000};
+};
+
+// A handler is called on the io thread with the complete request; it must not block.
+// It is a plain callable returning an awaitable (e.g. a lambda calling a member coroutine), never a
+// capturing lambda coroutine itself (STYLE C2).
+using Handler = std::function<awaitable<http::Response>(http::Request)>;
+
+struct Route {
+  enum class Match { kExact, kPrefix };
+  std::string path;    // "/healthz" (exact) or "/api/v1/" (prefix)
+  Match match = Match::kExact;
+  std::string label;   // metric label: "healthz", "wecom_app", "api"
+  Handler handler;
+  std::size_t body_limit = 0;  // 0 = ServerSettings::default_body_limit
+};
+
+class HttpServer {
+ public:
+  // `ioc` and `metrics` must outlive the server.
+  HttpServer(boost::asio::io_context& ioc, ServerSettings settings, metrics::Registry& metrics);
+  ~HttpServer();
+
+  // Adds a route. Longest matching path wins; exact beats prefix. Requires: called before start().
+  void add_route(Route route);
+
+  // Binds and listens. Returns the bound endpoint (with the real port when 0 was asked), or an
+  // Error{"server.listen", "..."} naming the address when it cannot bind.
+  Result<boost::asio::ip::tcp::endpoint> listen();
+
+  // Starts accepting on the io thread. Requires: listen() succeeded.
+  void start();
+
+  // Stops accepting, lets in-flight requests finish until `grace` passes, then closes what is
+  // left. Completes when every connection is closed.
+  awaitable<void> stop(std::chrono::milliseconds grace);
+
+  std::size_t connection_count() const;
+
+ private:
+  struct Impl;
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace yuer::net

@@ -1,0 +1,65 @@
+// Settings of yuerd, read from TOML (the only place that sees toml++). Every part's settings are
+// plain structs owned by that part; this file gathers them and resolves secrets.
+// Invariant: a Settings value that load_config() returned is complete and valid.
+#pragma once
+
+#include "daemon/base/result.h"
+#include "daemon/inbox/group_commit_inbox.h"
+#include "daemon/net/http_server.h"
+#include "daemon/store/store.h"
+
+#include <spdlog/common.h>
+
+#include <cstddef>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace yuer::yuerd {
+
+// One callback receiver: the self-built app ([wecom.app], XML) or an intelligent robot
+// ([[wecom.bot]], JSON).
+struct ReceiverSettings {
+  std::string name;        // "app" or "bot/<name>"
+  std::string path;        // "/wecom/callback/app" or "/wecom/callback/bot/<name>"
+  bool json = false;       // JSON envelope (robots) instead of XML
+  std::string token;       // secret: callback Token
+  std::string aes_key;     // secret: EncodingAESKey, 43 chars of [A-Za-z0-9]
+  std::string receive_id;  // corp_id for the app, "" for robots
+};
+
+struct CallbackSettings {
+  std::vector<ReceiverSettings> receivers;
+  int replay_window_s = 300;            // |now - timestamp| beyond this is refused
+  std::size_t replay_cache_size = 100000;
+  std::size_t max_body_bytes = 64 * 1024;
+};
+
+struct Settings {
+  std::string source_file;  // the file these settings came from
+  net::ServerSettings server;
+  store::Settings store;
+  inbox::Settings inbox;
+  std::string api_base;  // wecom.api_base: https://qyapi.weixin.qq.com, or http://127.0.0.1:… (sandbox)
+  std::string corp_id;   // wecom.corp_id
+  CallbackSettings callback;
+  std::string time_zone = "Asia/Shanghai";
+  std::string admin_token;        // secret
+  bool admin_allow_remote = false;  // admin API answers non-loopback peers only when true
+  spdlog::level::level_enum log_level = spdlog::level::info;
+};
+
+// Reads the environment; a seam so tests can supply variables without touching the process.
+using EnvLookup = std::function<std::optional<std::string>(const std::string&)>;
+EnvLookup process_env();
+
+// Loads and validates `path`. On any problem returns Error{"config.<what>", message} whose
+// message names the file, the line and the key ("yuerd.toml:12: server.listen: ..."), so main()
+// can print it and exit 2. Secrets come from `<key>_file` (path, relative to the config file's
+// folder; refused when readable by group or other), `<key>_env` (an environment variable) or
+// `<key>_credential` (a file in $CREDENTIALS_DIRECTORY); exactly one per secret. Secret values
+// never appear in error messages.
+Result<Settings> load_config(const std::string& path, const EnvLookup& env = process_env());
+
+}  // namespace yuer::yuerd
