@@ -1,1 +1,72 @@
-// filled by the registry work
+#include "adapters/registry.h"
+
+#include "adapters/aibot/aibot_callback.h"
+#include "adapters/app/app_callback.h"
+#include "adapters/wecom/callback_endpoint.h"
+
+namespace yuer::adapters {
+
+struct CallbackRoutes::Impl {
+  struct Entry {
+    std::string path;
+    std::shared_ptr<wecom::CallbackEndpoint> endpoint;
+  };
+  std::vector<Entry> entries;
+  std::size_t max_body_bytes = 0;
+};
+
+namespace {
+
+// One registration line per channel.
+wecom::ReceiverConfig receiver_config(const CallbackReceiver& r) {
+  if (r.json) return aibot::callback_config(r.name, r.token, r.aes_key);
+  return app::callback_config(r.name, r.token, r.aes_key, r.receive_id);
+}
+
+}  // namespace
+
+CallbackRoutes::CallbackRoutes(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+CallbackRoutes::~CallbackRoutes() = default;
+
+Result<std::unique_ptr<CallbackRoutes>> CallbackRoutes::create(const std::vector<CallbackReceiver>& receivers,
+                                                               const CallbackOptions& options, model::Inbox& inbox,
+                                                               const Clock& clock, metrics::Registry& metrics) {
+  auto impl = std::make_unique<Impl>();
+  impl->max_body_bytes = options.max_body_bytes;
+  for (const auto& r : receivers) {
+    auto config = receiver_config(r);
+    config.replay_window_s = options.replay_window_s;
+    config.replay_cache_size = options.replay_cache_size;
+    auto endpoint = wecom::CallbackEndpoint::create(std::move(config), inbox, clock, metrics);
+    if (!endpoint) return fail(endpoint.error().code, "receiver " + r.name + ": " + endpoint.error().message);
+    impl->entries.push_back({r.path, std::shared_ptr<wecom::CallbackEndpoint>(std::move(*endpoint))});
+  }
+  return std::unique_ptr<CallbackRoutes>(new CallbackRoutes(std::move(impl)));
+}
+
+std::vector<net::Route> CallbackRoutes::routes() const {
+  std::vector<net::Route> out;
+  for (const auto& e : impl_->entries) {
+    net::Route route;
+    route.path = e.path;
+    route.match = net::Route::Match::kExact;
+    route.label = "wecom_" + e.endpoint->name();
+    route.body_limit = impl_->max_body_bytes;
+    // A plain lambda that returns the member coroutine's awaitable (no lambda coroutine, STYLE C2).
+    route.handler = [ep = e.endpoint](http::Request req) { return ep->handle(std::move(req)); };
+    out.push_back(std::move(route));
+  }
+  return out;
+}
+
+Result<void> CallbackRoutes::rekey(const std::vector<CallbackReceiver>& receivers) {
+  Result<void> first = {};
+  for (const auto& r : receivers)
+    for (auto& e : impl_->entries)
+      if (e.endpoint->name() == r.name)
+        if (auto ok = e.endpoint->rekey(r.token, r.aes_key); !ok && first)
+          first = fail(ok.error().code, "receiver " + r.name + ": " + ok.error().message);
+  return first;
+}
+
+}  // namespace yuer::adapters

@@ -1,1 +1,191 @@
-int main() { return 0; }
+// yuerctl: the admin tool. Online commands talk to the running yuerd's admin API (--url,
+// --token-file); offline maintenance (migrate) works on the store file directly.
+// Exit codes: 0 success, 1 runtime failure (daemon unreachable, refused), 2 usage error.
+#include "daemon/net/http_client.h"
+#include "daemon/store/store.h"
+#include "daemon/yuerctl/table.h"
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include <sys/stat.h>
+
+#include <cstdlib>
+#include <ctime>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+namespace {
+
+using nlohmann::json;
+using yuer::http::Verb;
+
+constexpr int kOk = 0;
+constexpr int kRuntime = 1;
+constexpr int kUsage = 2;
+
+struct Globals {
+  std::string url = "http://127.0.0.1:8080";
+  std::string token_file;
+  std::string tz = "Asia/Shanghai";
+  bool json_out = false;
+};
+
+// Prints `message` to stderr and returns `code`: the one way commands fail.
+int die(int code, const std::string& message) {
+  std::cerr << "yuerctl: " << message << "\n";
+  return code;
+}
+
+// Reads the admin token; refuses files that group or other may read, like yuerd does.
+bool read_token(const std::string& path, std::string& token, std::string& error) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) {
+    error = "cannot read token file " + path + " (use --token-file or YUER_ADMIN_TOKEN_FILE)";
+    return false;
+  }
+  if (st.st_mode & 077) {
+    error = "token file " + path + " is readable by group or others; chmod 600 it";
+    return false;
+  }
+  std::ifstream in(path);
+  std::getline(in, token);
+  while (!token.empty() && (token.back() == '\r' || token.back() == ' ')) token.pop_back();
+  if (token.empty()) {
+    error = "token file " + path + " is empty";
+    return false;
+  }
+  return true;
+}
+
+std::string format_time(std::int64_t unix_s, const std::string& tz) {
+  if (unix_s <= 0) return "-";
+  ::setenv("TZ", tz.c_str(), 1);
+  ::tzset();
+  std::time_t t = unix_s;
+  std::tm tm{};
+  localtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
+  return buf;
+}
+
+// GET `path` on the admin API; on success fills `out` and returns kOk.
+int api_get(const Globals& g, const std::string& path, json& out) {
+  std::string token, error;
+  if (!read_token(g.token_file, token, error)) return die(kUsage, error);
+  auto rsp = yuer::net::http_request(Verb::get, g.url + path, {}, {{"Authorization", "Bearer " + token}});
+  if (!rsp) return die(kRuntime, "cannot reach yuerd at " + g.url + ": " + rsp.error().message);
+  if (rsp->status == 401) return die(kRuntime, "yuerd refused the admin token from " + g.token_file);
+  out = json::parse(rsp->body, nullptr, false);
+  if (rsp->status != 200) {
+    std::string msg = out.is_object() && out.contains("error") ? out["error"].value("message", "") : rsp->body;
+    return die(kRuntime, "yuerd answered " + std::to_string(rsp->status) + ": " + msg);
+  }
+  if (out.is_discarded()) return die(kRuntime, "yuerd answered with a body that is not JSON");
+  return kOk;
+}
+
+int cmd_status(const Globals& g) {
+  auto rsp = yuer::net::http_request(Verb::get, g.url + "/healthz");
+  if (!rsp) return die(kRuntime, "cannot reach yuerd at " + g.url + ": " + rsp.error().message);
+  auto body = json::parse(rsp->body, nullptr, false);
+  if (g.json_out) {
+    std::cout << rsp->body << "\n";
+  } else if (body.is_object()) {
+    std::cout << "状态: " << (rsp->status == 200 ? "正常" : "异常") << " (" << body.value("status", "?") << ")\n"
+              << "数据库版本: " << body.value("schema_version", 0) << "\n";
+  }
+  return rsp->status == 200 ? kOk : kRuntime;
+}
+
+struct InboxOptions {
+  std::string receiver;
+  std::string kind;
+  int limit = 50;
+  std::int64_t after_id = 0;
+  bool oldest_first = false;
+  bool payload = false;
+};
+
+int cmd_inbox_list(const Globals& g, const InboxOptions& o) {
+  std::ostringstream path;
+  path << "/api/v1/inbox?limit=" << o.limit << "&order=" << (o.oldest_first ? "oldest" : "newest");
+  if (o.after_id > 0) path << "&after_id=" << o.after_id;
+  if (!o.receiver.empty()) path << "&receiver=" << o.receiver;
+  if (!o.kind.empty()) path << "&kind=" << o.kind;
+  if (o.payload) path << "&payload=1";
+  json out;
+  if (int rc = api_get(g, path.str(), out); rc != kOk) return rc;
+  if (g.json_out) {
+    std::cout << out.dump(2, ' ', false, json::error_handler_t::replace) << "\n";
+    return kOk;
+  }
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& item : out["items"]) {
+    rows.push_back({std::to_string(item.value("id", 0LL)), item.value("receiver", ""), item.value("kind", ""),
+                    item.value("from_user", ""), format_time(item.value("received_at", 0LL), g.tz),
+                    std::to_string(item.value("deliveries", 0)), std::to_string(item.value("payload_bytes", 0))});
+    if (o.payload) rows.back().push_back(item.value("payload", ""));
+  }
+  std::vector<std::string> header = {"编号", "接收方", "类型", "发送者", "接收时间", "投递次数", "字节"};
+  if (o.payload) header.push_back("内容");
+  yuer::yuerctl::print_table(std::cout, header, rows);
+  std::cout << "共 " << rows.size() << " 条\n";
+  return kOk;
+}
+
+int cmd_migrate(const std::string& store_path) {
+  yuer::store::Settings s;
+  s.path = store_path;
+  auto store = yuer::store::open_sqlite_store(s);
+  if (!store) return die(kRuntime, store.error().message);
+  std::cout << store_path << ": schema version " << (*store)->schema_version() << " (this yuerctl knows up to "
+            << yuer::store::latest_schema_version() << ")\n";
+  return kOk;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App cli{"yuerctl — admin tool for yuerd (育儿群助手)"};
+  cli.require_subcommand(1);
+  Globals g;
+  if (const char* f = std::getenv("YUER_ADMIN_TOKEN_FILE")) g.token_file = f;
+  if (g.token_file.empty()) g.token_file = "var/secrets/admin_token";
+  if (const char* u = std::getenv("YUER_URL")) g.url = u;
+  cli.add_option("--url", g.url, "admin API base URL (env YUER_URL)", true);
+  cli.add_option("--token-file", g.token_file, "file holding the admin token (env YUER_ADMIN_TOKEN_FILE)", true);
+  cli.add_option("--tz", g.tz, "time zone for displayed times", true);
+
+  auto* status = cli.add_subcommand("status", "show whether yuerd is up");
+  status->add_flag("--json", g.json_out, "print JSON");
+
+  auto* inbox = cli.add_subcommand("inbox", "inbound callbacks stored by yuerd");
+  inbox->require_subcommand(1);
+  InboxOptions io;
+  auto* inbox_list = inbox->add_subcommand("list", "list stored callbacks, newest first");
+  inbox_list->add_option("--receiver", io.receiver, "only this receiver (app, bot/<name>)");
+  inbox_list->add_option("--kind", io.kind, "only this kind (text, event:change_external_chat, ...)");
+  inbox_list->add_option("--limit", io.limit, "rows to show (1-1000)", true)->check(CLI::Range(1, 1000));
+  inbox_list->add_option("--after-id", io.after_id, "rows with a larger id only")->check(CLI::NonNegativeNumber);
+  inbox_list->add_flag("--oldest-first", io.oldest_first, "oldest first");
+  inbox_list->add_flag("--payload", io.payload, "include the decrypted payload (personal data: handle with care)");
+  inbox_list->add_flag("--json", g.json_out, "print JSON");
+
+  std::string store_path;
+  auto* migrate = cli.add_subcommand("migrate", "offline: apply pending store migrations");
+  migrate->add_option("--store", store_path, "store file (yuerd must not be running)")->required();
+
+  try {
+    cli.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int rc = cli.exit(e);
+    return rc == 0 ? kOk : kUsage;
+  }
+  if (*status) return cmd_status(g);
+  if (*inbox_list) return cmd_inbox_list(g, io);
+  if (*migrate) return cmd_migrate(store_path);
+  return die(kUsage, "unknown command");
+}

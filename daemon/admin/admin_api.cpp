@@ -1,0 +1,143 @@
+#include "daemon/admin/admin_api.h"
+
+#include "daemon/base/secure.h"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/url/parse.hpp>
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include <charconv>
+
+namespace yuer::admin {
+namespace {
+
+using nlohmann::json;
+
+// Store calls run on the store thread; named coroutines with by-value arguments (STYLE C2, D4).
+awaitable<std::vector<model::InboxRow>> list_rows(store::Store* store, store::InboxQuery query) {
+  co_return store->list_inbox(query);
+}
+awaitable<int> ping_store(store::Store* store) { co_return store->schema_version(); }
+
+bool to_int64(std::string_view s, std::int64_t& out) {
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+  return ec == std::errc() && p == s.data() + s.size();
+}
+
+http::Response json_response(const http::Request& req, const json& body, http::Status status = http::Status::ok) {
+  return http::make_response(req, status, body.dump(-1, ' ', false, json::error_handler_t::replace),
+                             "application/json; charset=utf-8");
+}
+
+}  // namespace
+
+AdminApi::AdminApi(store::Store& store, boost::asio::thread_pool& store_pool, metrics::Registry& metrics,
+                   const std::string& token)
+    : store_(store), store_pool_(store_pool), metrics_(metrics), token_hash_(sha256_hex(token)) {}
+
+void AdminApi::set_token(const std::string& token) { token_hash_ = sha256_hex(token); }
+
+std::vector<net::Route> AdminApi::routes(bool allow_remote) {
+  std::vector<net::Route> out;
+  net::Route api_route{"/api/v1/", net::Route::Match::kPrefix, "api",
+                       [this](http::Request req) { return api(std::move(req)); }};
+  api_route.loopback_only = !allow_remote;
+  out.push_back(std::move(api_route));
+  out.push_back({"/healthz", net::Route::Match::kExact, "healthz",
+                 [this](http::Request req) { return healthz(std::move(req)); }});
+  out.push_back({"/metrics", net::Route::Match::kExact, "metrics",
+                 [this](http::Request req) { return metrics_route(std::move(req)); }});
+  return out;
+}
+
+bool AdminApi::authorized(const http::Request& req) const {
+  auto it = req.find(boost::beast::http::field::authorization);
+  if (it == req.end()) return false;
+  std::string_view value = it->value();
+  constexpr std::string_view kBearer = "Bearer ";
+  if (value.substr(0, kBearer.size()) != kBearer) return false;
+  // Hashing first makes the comparison independent of the presented token's length.
+  return constant_time_equal(sha256_hex(value.substr(kBearer.size())), token_hash_);
+}
+
+awaitable<http::Response> AdminApi::api(http::Request req) {
+  if (!authorized(req)) {
+    auto rsp = http::make_error(req, http::Status::unauthorized, "auth.required",
+                                "missing or wrong Bearer token (see admin.token_file)");
+    rsp.set(boost::beast::http::field::www_authenticate, "Bearer realm=\"yuer\"");
+    co_return rsp;
+  }
+  auto url = boost::urls::parse_origin_form(req.target());
+  if (!url) co_return http::make_error(req, http::Status::bad_request, "api.bad_target", "malformed request target");
+  std::string path = url->path();
+  if (path == "/api/v1/inbox") {
+    if (req.method() != http::Verb::get)
+      co_return http::make_error(req, http::Status::method_not_allowed, "api.bad_method", "use GET");
+    co_return co_await list_inbox(std::move(req));
+  }
+  co_return http::make_error(req, http::Status::not_found, "api.not_found", "no such API: " + path);
+}
+
+awaitable<http::Response> AdminApi::list_inbox(http::Request req) {
+  auto url = boost::urls::parse_origin_form(req.target());
+  store::InboxQuery query;
+  bool with_payload = false;
+  for (auto p : url->params()) {
+    std::int64_t n = 0;
+    if (p.key == "receiver") query.receiver = std::string(p.value);
+    else if (p.key == "kind") query.kind = std::string(p.value);
+    else if (p.key == "payload") with_payload = p.value == "1" || p.value == "true";
+    else if (p.key == "order") {
+      if (p.value != "newest" && p.value != "oldest")
+        co_return http::make_error(req, http::Status::bad_request, "api.bad_param", "order must be newest or oldest");
+      query.newest_first = p.value == "newest";
+    } else if (p.key == "limit" || p.key == "after_id") {
+      if (!to_int64(p.value, n) || n < 0 || (p.key == "limit" && (n < 1 || n > 1000)))
+        co_return http::make_error(req, http::Status::bad_request, "api.bad_param",
+                                   std::string(p.key) + " must be a number" +
+                                       (p.key == "limit" ? " from 1 to 1000" : " ≥ 0"));
+      if (p.key == "limit") query.limit = static_cast<int>(n);
+      else query.after_id = n;
+    } else {
+      co_return http::make_error(req, http::Status::bad_request, "api.bad_param",
+                                 "unknown parameter: " + std::string(p.key));
+    }
+  }
+  auto rows = co_await net::co_spawn(store_pool_, list_rows(&store_, query), net::use_awaitable);
+  json items = json::array();
+  for (const auto& r : rows) {
+    json item = {{"id", r.id},
+                 {"receiver", r.event.receiver},
+                 {"channel", r.event.channel},
+                 {"kind", r.event.kind},
+                 {"dedupe_key", r.event.dedupe_key},
+                 {"from_user", r.event.from_user},
+                 {"created_at", r.event.created_at},
+                 {"received_at", r.event.received_at},
+                 {"deliveries", r.deliveries},
+                 {"payload_bytes", r.event.payload.size()}};
+    // Payloads may hold what parents wrote: only on explicit request.
+    if (with_payload) item["payload"] = r.event.payload;
+    items.push_back(std::move(item));
+  }
+  co_return json_response(req, {{"items", std::move(items)}});
+}
+
+awaitable<http::Response> AdminApi::healthz(http::Request req) {
+  try {
+    int schema = co_await net::co_spawn(store_pool_, ping_store(&store_), net::use_awaitable);
+    co_return json_response(req, {{"status", "ok"}, {"schema_version", schema}});
+  } catch (const std::exception& e) {
+    spdlog::error("healthz: store check failed: {}", e.what());
+  }
+  co_return json_response(req, {{"status", "store_unavailable"}}, http::Status::service_unavailable);
+}
+
+awaitable<http::Response> AdminApi::metrics_route(http::Request req) { co_return metrics_text(req); }
+
+http::Response AdminApi::metrics_text(const http::Request& req) const {
+  return http::make_response(req, http::Status::ok, metrics_.render(), "text/plain; version=0.0.4; charset=utf-8");
+}
+
+}  // namespace yuer::admin

@@ -1,0 +1,211 @@
+#include "daemon/yuerd/app.h"
+
+#include "adapters/registry.h"
+#include "daemon/admin/admin_api.h"
+#include "daemon/base/clock.h"
+#include "daemon/base/log.h"
+#include "daemon/base/metrics.h"
+#include "daemon/inbox/group_commit_inbox.h"
+#include "daemon/net/http_server.h"
+#include "daemon/store/store.h"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <spdlog/spdlog.h>
+#include <systemd/sd-daemon.h>
+
+#include <csignal>
+#include <exception>
+
+namespace yuer::yuerd {
+namespace {
+
+constexpr std::chrono::milliseconds kStopGrace{4000};  // in-flight requests; the whole stop stays < 5 s
+
+std::vector<adapters::CallbackReceiver> receivers_of(const Settings& s) {
+  std::vector<adapters::CallbackReceiver> out;
+  for (const auto& r : s.callback.receivers)
+    out.push_back({r.name, r.path, r.json, r.token, r.aes_key, r.receive_id});
+  return out;
+}
+
+awaitable<int> store_ping(store::Store* store) { co_return store->schema_version(); }
+
+class Daemon {
+ public:
+  Daemon(Settings settings, std::string config_path)
+      : settings_(std::move(settings)), config_path_(std::move(config_path)) {}
+
+  int run();
+
+ private:
+  awaitable<void> handle_signals();
+  awaitable<void> watchdog(std::chrono::microseconds interval);
+  awaitable<void> shutdown();
+  void reload();
+  // Completion handler for long-lived tasks: an exception ends the daemon with exit code 1.
+  auto task_end(const char* name) {
+    return [this, name](std::exception_ptr e) {
+      if (!e) return;
+      try {
+        std::rethrow_exception(e);
+      } catch (const std::exception& ex) {
+        spdlog::critical("task {} failed: {}", name, ex.what());
+      }
+      exit_code_ = kExitRuntime;
+      ioc_.stop();
+    };
+  }
+
+  Settings settings_;
+  std::string config_path_;
+  int exit_code_ = kExitOk;
+  boost::asio::io_context ioc_{1};
+  boost::asio::thread_pool store_pool_{1};
+  boost::asio::signal_set signals_{ioc_, SIGINT, SIGTERM, SIGHUP};
+  boost::asio::steady_timer watchdog_timer_{ioc_};
+  bool stopping_ = false;
+  SystemClock clock_;
+  metrics::Registry metrics_;
+  std::unique_ptr<store::Store> store_;
+  std::unique_ptr<inbox::GroupCommitInbox> inbox_;
+  std::unique_ptr<adapters::CallbackRoutes> callbacks_;
+  std::unique_ptr<admin::AdminApi> admin_;
+  std::unique_ptr<net::HttpServer> server_;
+};
+
+int Daemon::run() {
+  auto opened = store::open_sqlite_store(settings_.store);
+  if (!opened) {
+    spdlog::critical("cannot open store: {} ({})", opened.error().message, opened.error().code);
+    return kExitRuntime;
+  }
+  store_ = std::move(*opened);
+  const std::int64_t rows_at_start = store_->count_inbox();
+  spdlog::info("store open path={} schema={} inbox_rows={}", settings_.store.path, store_->schema_version(),
+               rows_at_start);
+
+  inbox_ = std::make_unique<inbox::GroupCommitInbox>(ioc_.get_executor(), store_pool_, *store_, metrics_,
+                                                     settings_.inbox);
+  adapters::CallbackOptions options{settings_.callback.replay_window_s, settings_.callback.replay_cache_size,
+                                    settings_.callback.max_body_bytes};
+  auto callbacks = adapters::CallbackRoutes::create(receivers_of(settings_), options, *inbox_, clock_, metrics_);
+  if (!callbacks) {
+    spdlog::critical("cannot set up callbacks: {}", callbacks.error().message);
+    return kExitRuntime;
+  }
+  callbacks_ = std::move(*callbacks);
+  admin_ = std::make_unique<admin::AdminApi>(*store_, store_pool_, metrics_, settings_.admin_token);
+
+  server_ = std::make_unique<net::HttpServer>(ioc_, settings_.server, metrics_);
+  for (auto& r : callbacks_->routes()) server_->add_route(std::move(r));
+  for (auto& r : admin_->routes(settings_.admin_allow_remote)) server_->add_route(std::move(r));
+
+  std::vector<metrics::Counter*> stored;
+  for (const auto& r : settings_.callback.receivers)
+    stored.push_back(&metrics_.counter("yuer_callback_accepted_total", "Callbacks committed and acknowledged",
+                                       {{"receiver", r.name}, {"result", "stored"}}));
+  metrics_.gauge("yuer_inbox_rows", "Rows in the inbox table", [rows_at_start, stored] {
+    double n = static_cast<double>(rows_at_start);
+    for (auto* c : stored) n += static_cast<double>(c->value());
+    return n;
+  });
+  metrics_.gauge("yuer_inbox_pending", "Callbacks waiting for their commit",
+                 [this] { return static_cast<double>(inbox_->pending()); });
+
+  auto bound = server_->listen();
+  if (!bound) {
+    spdlog::critical("{}", bound.error().message);
+    return kExitRuntime;
+  }
+  server_->start();
+  // Tests and scripts read the port from this line (server.listen may ask for port 0).
+  spdlog::info("yuerd listening on http://{}:{} receivers={}", bound->address().to_string(), bound->port(),
+               settings_.callback.receivers.size());
+
+  net::co_spawn(ioc_, handle_signals(), task_end("signals"));
+  std::uint64_t usec = 0;
+  if (sd_watchdog_enabled(0, &usec) > 0)
+    net::co_spawn(ioc_, watchdog(std::chrono::microseconds(usec / 2)), task_end("watchdog"));
+  sd_notify(0, "READY=1\nSTATUS=accepting callbacks");
+
+  try {
+    ioc_.run();
+  } catch (const std::exception& e) {
+    spdlog::critical("io loop failed: {}", e.what());
+    exit_code_ = kExitRuntime;
+  }
+  // Reverse order: nothing is left on the io thread; wait for the store thread, then close.
+  store_pool_.join();
+  server_.reset();
+  admin_.reset();
+  callbacks_.reset();
+  inbox_.reset();
+  store_.reset();
+  spdlog::info("yuerd stopped code={}", exit_code_);
+  spdlog::default_logger()->flush();
+  return exit_code_;
+}
+
+awaitable<void> Daemon::handle_signals() {
+  for (;;) {
+    auto [ec, signo] = co_await signals_.async_wait(use_tuple);
+    if (ec) co_return;  // cancelled at shutdown
+    if (signo == SIGHUP) {
+      reload();
+      continue;
+    }
+    spdlog::info("signal {} received, stopping", signo == SIGTERM ? "SIGTERM" : "SIGINT");
+    co_await shutdown();
+    co_return;
+  }
+}
+
+awaitable<void> Daemon::shutdown() {
+  if (stopping_) co_return;
+  stopping_ = true;
+  sd_notify(0, "STOPPING=1");
+  co_await server_->stop(kStopGrace);
+  watchdog_timer_.cancel();
+  signals_.cancel();
+}
+
+// Pings the store through its executor before each keep-alive, so a stuck store lets systemd's
+// watchdog restart us rather than hide behind a live io thread.
+awaitable<void> Daemon::watchdog(std::chrono::microseconds interval) {
+  while (!stopping_) {
+    co_await net::co_spawn(store_pool_, store_ping(store_.get()), net::use_awaitable);
+    sd_notify(0, "WATCHDOG=1");
+    watchdog_timer_.expires_after(interval);
+    auto [ec] = co_await watchdog_timer_.async_wait(use_tuple);
+    if (ec) co_return;
+  }
+}
+
+void Daemon::reload() {
+  auto fresh = load_config(config_path_);
+  if (!fresh) {
+    spdlog::error("reload refused, keeping the running settings: {}", fresh.error().message);
+    return;
+  }
+  log::setup(fresh->log_level);
+  admin_->set_token(fresh->admin_token);
+  if (auto ok = callbacks_->rekey(receivers_of(*fresh)); !ok)
+    spdlog::error("reload: {}", ok.error().message);
+  if (fresh->server.listen != settings_.server.listen || fresh->store.path != settings_.store.path)
+    spdlog::warn("reload: server.listen and store.path changes take effect after a restart");
+  spdlog::info("reloaded {}: log level, admin token and callback secrets", config_path_);
+}
+
+}  // namespace
+
+int run_daemon(Settings settings, const std::string& config_path) {
+  log::setup(settings.log_level);
+  Daemon daemon(std::move(settings), config_path);
+  return daemon.run();
+}
+
+}  // namespace yuer::yuerd

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Installs yuer's build and test dependencies from Debian 12's packages (idempotent).
+# Boost is named as 1.81 explicitly: libboost-dev would pull in 1.74 (STYLE C1).
+set -euo pipefail
+packages=(
+  build-essential cmake ninja-build pkg-config git ca-certificates tzdata
+  libboost1.81-dev libboost-url1.81-dev
+  nlohmann-json3-dev libsqlitecpp-dev libsqlite3-dev sqlite3 libspdlog-dev libfmt-dev catch2
+  libssl-dev libtomlplusplus-dev libcli11-dev libpugixml-dev libsystemd-dev systemd
+)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  sudo=""
+  [[ $(id -u) -eq 0 ]] || sudo="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -qq
+  $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
