@@ -34,8 +34,9 @@ struct InsertResult {
 struct InboxQuery {
   std::optional<std::string> receiver;  // exact receiver name
   std::optional<std::string> kind;      // exact kind
-  std::int64_t after_id = 0;            // rows with id > after_id (paging)
-  int limit = 100;                      // 1..1000
+  std::int64_t after_id = 0;            // rows with id > after_id (paging forward, polling)
+  std::int64_t before_id = 0;           // when > 0: rows with id < before_id (paging newest-first)
+  int limit = 100;                      // clamped to 1..1000
   bool newest_first = true;
 };
 
@@ -47,7 +48,10 @@ class InboxStore {
   // delivery count grows by one. Returns after the transaction is committed (durable per
   // Settings::synchronous). Throws StoreError; then nothing of the batch is committed.
   virtual std::vector<InsertResult> insert_inbox(const std::vector<model::InboundEvent>& events) = 0;
+  // Rows matching every filter of `query`, ordered by id (newest first unless asked otherwise), at
+  // most the clamped limit. Throws StoreError.
   virtual std::vector<model::InboxRow> list_inbox(const InboxQuery& query) = 0;
+  // Number of inbox rows (duplicates count once). Throws StoreError.
   virtual std::int64_t count_inbox() = 0;
 };
 
@@ -57,6 +61,10 @@ struct Settings {
   // not against power loss). The callback path acknowledges only after the commit returns.
   std::string synchronous = "full";
   int busy_timeout_ms = 5000;
+  // Open without write access (offline inspection next to a running daemon): no migration is
+  // applied (a file that needs one fails with "store.migrate") and every write throws
+  // StoreError{"store.readonly"}.
+  bool read_only = false;
 };
 
 class Store : public InboxStore {
@@ -67,11 +75,13 @@ class Store : public InboxStore {
   virtual std::string quick_check() = 0;
 };
 
-// Opens (creating if missing) the SQLite store at settings.path: WAL, foreign keys, busy timeout,
-// and applies pending numbered migrations in one transaction. Fails with
+// Opens (creating it and its parent folder if missing) the SQLite store at settings.path: WAL,
+// synchronous per settings, foreign keys, busy timeout, and applies pending numbered migrations in
+// one transaction (schema version kept in PRAGMA user_version). Fails with
 // Error{"store.too_new"} when the file's schema is newer than this binary knows,
 // Error{"store.open"} when the file cannot be opened or is not a database, or
-// Error{"store.migrate"} when a migration fails (nothing applied).
+// Error{"store.migrate"} when a migration fails (nothing applied). The returned store must be used
+// from one thread at a time (the store executor); it may be created on another thread.
 Result<std::unique_ptr<Store>> open_sqlite_store(const Settings& settings);
 
 // Number of the newest migration compiled into this binary.

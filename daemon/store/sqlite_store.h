@@ -1,0 +1,49 @@
+// SqliteStore: the SQLite implementation of Store. Internal to daemon/store (callers use store.h
+// and open_sqlite_store); tests beside it reach the connection for fault injection.
+// Invariant: outside a call, no transaction is open and no statement is mid-step.
+#pragma once
+
+#include "daemon/store/store.h"
+
+#include <SQLiteCpp/Database.h>
+#include <SQLiteCpp/Exception.h>
+#include <SQLiteCpp/Statement.h>
+
+#include <string>
+#include <string_view>
+
+namespace yuer::store {
+
+// The StoreError code for an SQLite result code (primary or extended): "store.full",
+// "store.readonly", "store.corrupt", "store.busy", or "store.io" for anything else.
+std::string store_error_code(int sqlite_code);
+
+// Wraps `e` into a StoreError whose message names the file and the operation.
+StoreError to_store_error(const SQLite::Exception& e, std::string_view path, std::string_view operation);
+
+class SqliteStore final : public Store {
+ public:
+  // Takes an opened, configured and migrated connection. Throws SQLite::Exception when a
+  // statement cannot be prepared.
+  SqliteStore(std::string path, SQLite::Database db);
+
+  std::vector<InsertResult> insert_inbox(const std::vector<model::InboundEvent>& events) override;
+  std::vector<model::InboxRow> list_inbox(const InboxQuery& query) override;
+  std::int64_t count_inbox() override;
+  int schema_version() override;
+  std::string quick_check() override;
+
+  // For tests (fault injection: max_page_count, a competing write lock). Same threading rule.
+  SQLite::Database& database() { return db_; }
+
+ private:
+  // Leaves the connection usable after a failed write: resets statements, rolls back if open.
+  void abort_transaction() noexcept;
+
+  std::string path_;
+  SQLite::Database db_;          // declared first: statements are finalized before it closes
+  SQLite::Statement insert_;          // new event; does nothing on a duplicate
+  SQLite::Statement count_delivery_;  // duplicate: deliveries + 1, returns the row's id
+};
+
+}  // namespace yuer::store

@@ -1,0 +1,51 @@
+// Helpers for tests of the store and of its users (inbox): a temporary folder removed at scope
+// end, and a compact InboundEvent builder. Test code only; nothing in a library includes this.
+#pragma once
+
+#include "daemon/model/inbound_event.h"
+
+#include <cstdlib>
+#include <filesystem>
+#include <stdexcept>
+#include <string>
+#include <system_error>
+
+namespace yuer::store::testing {
+
+// A fresh folder under the system temp folder; removed with everything in it on destruction.
+class TempDir {
+ public:
+  TempDir() {
+    std::string pattern = (std::filesystem::temp_directory_path() / "yuer-test-XXXXXX").string();
+    if (!::mkdtemp(pattern.data())) throw std::runtime_error("mkdtemp failed for " + pattern);
+    path_ = pattern;
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+
+  const std::filesystem::path& path() const { return path_; }
+  std::string file(const std::string& name) const { return (path_ / name).string(); }
+
+ private:
+  std::filesystem::path path_;
+};
+
+inline model::InboundEvent make_event(std::string receiver, std::string dedupe_key, std::string kind = "text",
+                                      std::string payload = "<xml><Content>hi</Content></xml>") {
+  model::InboundEvent e;
+  e.receiver = std::move(receiver);
+  e.channel = e.receiver.rfind("bot/", 0) == 0 ? "aibot" : "app";
+  e.kind = std::move(kind);
+  e.dedupe_key = std::move(dedupe_key);
+  e.from_user = "user-1";
+  e.created_at = 1700000000;
+  e.received_at = 1700000001;
+  e.payload = std::move(payload);
+  return e;
+}
+
+}  // namespace yuer::store::testing
