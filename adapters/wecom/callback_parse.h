@@ -28,10 +28,14 @@ struct PayloadFields {
 
 // Parses a decrypted XML payload (§6). Error{"callback.bad_payload", ...} when it is not
 // well-formed XML with a root <xml> and a MsgType, or contains a DOCTYPE/entity declaration.
+// kind is MsgType, or "event:"+Event for MsgType "event" ("event:" when Event is missing);
+// created_at is 0 when CreateTime is absent or not an integer.
 Result<PayloadFields> parse_xml_payload(std::string_view plaintext);
 
 // Parses a decrypted intelligent-robot JSON payload (§10). Error{"callback.bad_payload", ...}
-// when it is not a JSON object with a msgtype.
+// when it is not a JSON object with a non-empty string msgtype. kind is "aibot:"+msgtype, or
+// "aibot:event:"+event.eventtype ("aibot:event:" when missing); created_at is 0 unless
+// create_time is a JSON integer.
 Result<PayloadFields> parse_json_payload(std::string_view plaintext);
 
 }  // namespace yuer::adapters::wecom

@@ -21,21 +21,26 @@ namespace yuer::adapters::wecom {
 class MsgCrypt {
  public:
   // Validates the key; `receive_id` is the corpid for app callbacks, "" for intelligent robots.
+  // Error crypto.bad_aes_key when the key is not 43 chars of [A-Za-z0-9]; the token is not checked.
   static Result<MsgCrypt> create(std::string token, std::string_view encoding_aes_key, std::string receive_id);
 
   // hex_lower(SHA1(concat(sort([token, timestamp, nonce, encrypted])))).
   std::string signature(std::string_view timestamp, std::string_view nonce, std::string_view encrypted) const;
 
   // Checks `msg_signature` (constant time), then decrypts `encrypted` (base64 text as received)
-  // and checks the receiveid. Returns the message bytes.
+  // and checks the receiveid. Returns the message bytes; on failure crypto.bad_signature (checked
+  // first, so nothing is decrypted for an unsigned body) or any error of decrypt().
   Result<std::string> verify_and_decrypt(std::string_view msg_signature, std::string_view timestamp,
                                          std::string_view nonce, std::string_view encrypted) const;
 
-  // Decrypts without the signature check (for callers that verified already).
+  // Decrypts without the signature check (for callers that verified already). Errors:
+  // crypto.bad_base64, crypto.bad_ciphertext, crypto.bad_buffer, crypto.bad_receiveid.
   Result<std::string> decrypt(std::string_view encrypted) const;
 
   // Encrypts `msg` with `random16` (exactly 16 bytes; empty = fresh random bytes) and returns
   // the base64 text.
+  // Requires: random16 is empty or 16 bytes (else std::invalid_argument); msg is < 4 GiB
+  // (else std::length_error). Throws std::runtime_error if OpenSSL fails.
   std::string encrypt(std::string_view msg, std::string_view random16 = {}) const;
 
   const std::string& receive_id() const { return receive_id_; }
@@ -51,7 +56,10 @@ class MsgCrypt {
 // XML (§1.6): <xml><Encrypt/><MsgSignature/><TimeStamp/><Nonce/></xml> with "\n" between elements.
 std::string xml_reply_envelope(const MsgCrypt& crypt, std::string_view plaintext, std::string_view timestamp,
                                std::string_view nonce, std::string_view random16 = {});
-// JSON (§1.7): {"encrypt":..,"msgsignature":..,"timestamp":<number>,"nonce":..}.
+// JSON (§1.7): {"encrypt":..,"msgsignature":..,"timestamp":<number>,"nonce":..}. A timestamp that
+// is not a canonical non-negative decimal is emitted as a JSON string so the text stays signed as given;
+// invalid UTF-8 in the nonce is replaced (U+FFFD) rather than thrown on.
+// Both envelopes throw only what MsgCrypt::encrypt throws.
 std::string json_reply_envelope(const MsgCrypt& crypt, std::string_view plaintext, std::string_view timestamp,
                                 std::string_view nonce, std::string_view random16 = {});
 

@@ -1,0 +1,172 @@
+#include "adapters/wecom/callback_parse.h"
+
+#include "daemon/base/secure.h"
+
+#include <nlohmann/json.hpp>
+#include <pugixml.hpp>
+
+#include <charconv>
+#include <string>
+
+namespace yuer::adapters::wecom {
+namespace {
+
+using nlohmann::json;
+
+// Result<std::string> cannot be built implicitly from a std::string: under C++20 the aggregate
+// Error is paren-constructible from a string too, so Boost disables the implicit conversion.
+Result<std::string> ok(std::string s) { return Result<std::string>(boost::system::in_place_value, std::move(s)); }
+
+constexpr const char* kBadEnvelope = "callback.bad_envelope";
+constexpr const char* kBadPayload = "callback.bad_payload";
+
+// Finds a DOCTYPE node anywhere in the tree (pugixml's traversal is iterative, so deep
+// documents cannot exhaust the stack).
+struct DoctypeFinder : pugi::xml_tree_walker {
+  bool found = false;
+  bool for_each(pugi::xml_node& node) override {
+    if (node.type() == pugi::node_doctype) {
+      found = true;
+      return false;
+    }
+    return true;
+  }
+};
+
+// Loads `text` into `doc` and returns its single root element <xml>. Error messages name the
+// problem and a byte offset, never the content.
+Result<pugi::xml_node> load_xml(pugi::xml_document& doc, std::string_view text, const char* code) {
+  // XML forbids NUL, and pugixml would stop reading at one and ignore the rest.
+  if (text.find('\0') != std::string_view::npos) return fail(code, "XML contains a NUL byte");
+  // parse_doctype keeps DOCTYPE (and with it any ENTITY declaration) in the tree so it can be
+  // refused below instead of being skipped silently. pugixml never expands custom entities.
+  const auto parsed = doc.load_buffer(text.data(), text.size(), pugi::parse_default | pugi::parse_doctype,
+                                      pugi::encoding_utf8);
+  if (!parsed)
+    return fail(code, std::string("XML is not well-formed: ") + parsed.description() + " at offset " +
+                          std::to_string(parsed.offset));
+  DoctypeFinder finder;
+  doc.traverse(finder);
+  if (finder.found) return fail(code, "XML contains a DOCTYPE declaration, which is refused");
+  pugi::xml_node root;
+  int elements = 0;
+  for (auto child : doc.children())
+    if (child.type() == pugi::node_element) {
+      if (!root) root = child;
+      ++elements;
+    }
+  if (elements != 1 || std::string_view(root.name()) != "xml")
+    return fail(code, "XML document does not have a single root element <xml>");
+  return root;
+}
+
+// Text content of an element: its character data and CDATA sections, joined (both forms are
+// used by WeCom, §1.9.7).
+std::string text_of(pugi::xml_node element) {
+  std::string out;
+  for (auto child : element.children())
+    if (child.type() == pugi::node_pcdata || child.type() == pugi::node_cdata) out += child.value();
+  return out;
+}
+
+std::int64_t to_int64(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\n' || s.front() == '\r'))
+    s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\n' || s.back() == '\r'))
+    s.remove_suffix(1);
+  std::int64_t v = 0;
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (s.empty() || ec != std::errc() || end != s.data() + s.size()) return 0;
+  return v;
+}
+
+const json* member(const json& obj, const char* name) {
+  if (!obj.is_object()) return nullptr;
+  auto it = obj.find(name);
+  return it == obj.end() ? nullptr : &*it;
+}
+
+std::string string_member(const json& obj, const char* name) {
+  const json* v = member(obj, name);
+  return v && v->is_string() ? v->get_ref<const std::string&>() : std::string();
+}
+
+std::string dedupe_key(const std::string& msgid, std::string_view plaintext) {
+  return msgid.empty() ? "sha256:" + sha256_hex(plaintext) : "msg:" + msgid;
+}
+
+}  // namespace
+
+Result<std::string> extract_encrypted(EnvelopeFormat format, std::string_view body) {
+  if (format == EnvelopeFormat::kXml) {
+    pugi::xml_document doc;
+    auto root = load_xml(doc, body, kBadEnvelope);
+    if (!root) return root.error();
+    auto encrypt = root->child("Encrypt");
+    if (!encrypt) return fail(kBadEnvelope, "XML envelope has no <Encrypt> element");
+    std::string text = text_of(encrypt);
+    if (text.empty()) return fail(kBadEnvelope, "XML envelope has an empty <Encrypt> element");
+    return ok(std::move(text));
+  }
+  const json j = json::parse(body.begin(), body.end(), nullptr, false);
+  if (j.is_discarded()) return fail(kBadEnvelope, "JSON envelope is not well-formed");
+  if (!j.is_object()) return fail(kBadEnvelope, "JSON envelope is not an object");
+  const json* encrypt = member(j, "encrypt");
+  if (!encrypt || !encrypt->is_string()) return fail(kBadEnvelope, "JSON envelope has no string \"encrypt\" member");
+  if (encrypt->get_ref<const std::string&>().empty())
+    return fail(kBadEnvelope, "JSON envelope has an empty \"encrypt\" member");
+  return ok(encrypt->get<std::string>());
+}
+
+Result<PayloadFields> parse_xml_payload(std::string_view plaintext) {
+  pugi::xml_document doc;
+  auto root = load_xml(doc, plaintext, kBadPayload);
+  if (!root) return root.error();
+  const std::string msg_type = text_of(root->child("MsgType"));
+  if (msg_type.empty()) return fail(kBadPayload, "XML payload has no MsgType");
+  PayloadFields f;
+  // An event without <Event> still gets stored; its kind is then just "event:".
+  f.kind = msg_type == "event" ? "event:" + text_of(root->child("Event")) : msg_type;
+  f.dedupe_key = dedupe_key(text_of(root->child("MsgId")), plaintext);
+  f.from_user = text_of(root->child("FromUserName"));
+  f.created_at = to_int64(text_of(root->child("CreateTime")));
+  return f;
+}
+
+Result<PayloadFields> parse_json_payload(std::string_view plaintext) {
+  const json j = json::parse(plaintext.begin(), plaintext.end(), nullptr, false);
+  if (j.is_discarded()) return fail(kBadPayload, "JSON payload is not well-formed");
+  if (!j.is_object()) return fail(kBadPayload, "JSON payload is not an object");
+  const std::string msgtype = string_member(j, "msgtype");
+  if (msgtype.empty()) return fail(kBadPayload, "JSON payload has no string msgtype");
+  PayloadFields f;
+  if (msgtype == "event") {
+    const json* event = member(j, "event");
+    // Like XML: an event without an eventtype is stored with kind "aibot:event:".
+    f.kind = "aibot:event:" + (event ? string_member(*event, "eventtype") : std::string());
+  } else {
+    f.kind = "aibot:" + msgtype;
+  }
+  std::string msgid;
+  if (const json* id = member(j, "msgid")) {
+    if (id->is_string())
+      msgid = id->get_ref<const std::string&>();
+    else if (id->is_number_unsigned())
+      msgid = std::to_string(id->get<std::uint64_t>());
+    else if (id->is_number_integer())
+      msgid = std::to_string(id->get<std::int64_t>());
+  }
+  f.dedupe_key = dedupe_key(msgid, plaintext);
+  if (const json* from = member(j, "from")) f.from_user = string_member(*from, "userid");
+  if (const json* t = member(j, "create_time")) {
+    if (t->is_number_unsigned()) {
+      const auto u = t->get<std::uint64_t>();
+      f.created_at = u <= static_cast<std::uint64_t>(INT64_MAX) ? static_cast<std::int64_t>(u) : 0;
+    } else if (t->is_number_integer()) {
+      f.created_at = t->get<std::int64_t>();
+    }
+  }
+  return f;
+}
+
+}  // namespace yuer::adapters::wecom

@@ -1,0 +1,361 @@
+// Callback body parsers: envelopes (XML/JSON) and decrypted payloads (XML for apps, JSON for the
+// intelligent robot), with the vector plaintexts, documented samples, garbage rows and a seeded
+// mutation loop that only asserts the parsers never throw.
+#include "adapters/wecom/callback_parse.h"
+
+#include "adapters/wecom/crypto.h"
+#include "daemon/base/secure.h"
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include <fstream>
+#include <random>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace {
+
+using namespace yuer::adapters::wecom;
+using nlohmann::json;
+
+json load_vector(const std::string& name) {
+  const std::string path = std::string(YUER_SOURCE_DIR) + "/tests/vectors/wecom/" + name;
+  CAPTURE(path);
+  std::ifstream in(path, std::ios::binary);
+  REQUIRE(in);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  json v = json::parse(ss.str(), nullptr, false);
+  REQUIRE_FALSE(v.is_discarded());
+  return v;
+}
+
+std::string vector_field(const std::string& file, const char* key) { return load_vector(file).at(key).get<std::string>(); }
+
+template <class T>
+std::string code_of(const yuer::Result<T>& r) {
+  return r ? std::string() : r.error().code;
+}
+
+std::string sha_key(std::string_view payload) { return "sha256:" + yuer::sha256_hex(payload); }
+
+// §6.3, official template-card event sample (WxJava test, matching DOC 90240).
+const std::string kTemplateCardEvent =
+    "<xml><ToUserName><![CDATA[toUser]]></ToUserName><FromUserName><![CDATA[FromUser]]></FromUserName>\n"
+    "<CreateTime>123456789</CreateTime><MsgType><![CDATA[event]]></MsgType>\n"
+    "<Event><![CDATA[template_card_event]]></Event><EventKey><![CDATA[key111]]></EventKey>\n"
+    "<TaskId><![CDATA[taskid111]]></TaskId><CardType><![CDATA[text_notice]]></CardType>\n"
+    "<ResponseCode><![CDATA[ResponseCode]]></ResponseCode><AgentID>1</AgentID>\n"
+    "<SelectedItems><SelectedItem><QuestionKey><![CDATA[QuestionKey1]]></QuestionKey>\n"
+    "<OptionIds><OptionId><![CDATA[OptionId1]]></OptionId><OptionId><![CDATA[OptionId2]]></OptionId></OptionIds>\n"
+    "</SelectedItem><SelectedItem><QuestionKey><![CDATA[QuestionKey2]]></QuestionKey>\n"
+    "<OptionIds><OptionId><![CDATA[OptionId3]]></OptionId><OptionId><![CDATA[OptionId4]]></OptionId></OptionIds>\n"
+    "</SelectedItem></SelectedItems></xml>";
+
+// §8.3, change_external_chat sample (Senparc "官方提供").
+const std::string kChangeExternalChat =
+    "<xml><ToUserName><![CDATA[wwea4ccebadeefd11a]]></ToUserName><FromUserName><![CDATA[sys]]></FromUserName>\n"
+    "<CreateTime>1700642907</CreateTime><MsgType><![CDATA[event]]></MsgType>\n"
+    "<Event><![CDATA[change_external_chat]]></Event><ChatId><![CDATA[wree9uDgAAfxkLu5-lEbsmQBjsb7V8Cg]]></ChatId>\n"
+    "<ChangeType><![CDATA[update]]></ChangeType><UpdateDetail><![CDATA[change_name]]></UpdateDetail>\n"
+    "<JoinScene>0</JoinScene><MemChangeCnt>2</MemChangeCnt>\n"
+    "<LastMemVer><![CDATA[6ebe7c3f89cb839ec2e1720f04eae2e0]]></LastMemVer>"
+    "<CurMemVer><![CDATA[15722766561cf8bce92480a3d1457654]]></CurMemVer></xml>";
+
+// §9.2, 微信客服 doorbell: no FromUserName.
+const std::string kKfMsgOrEvent =
+    "<xml><ToUserName><![CDATA[ww12345678910]]></ToUserName><CreateTime>1348831860</CreateTime>\n"
+    "<MsgType><![CDATA[event]]></MsgType><Event><![CDATA[kf_msg_or_event]]></Event>\n"
+    "<Token><![CDATA[ENCApHxnGDNAVNY4AaSJKj4Tb5mwsEMzxhFmHVGcra996NR]]></Token>\n"
+    "<OpenKfId><![CDATA[wkxxxxxxx]]></OpenKfId></xml>";
+
+// §10.3, intelligent-robot events.
+const std::string kAibotEnterChat =
+    R"({"msgid":"CAIQz7/MjQYQ","create_time":1700000000,"aibotid":"AIBOTID","chattype":"single",)"
+    R"("from":{"corpid":"wpCORPID","userid":"lisi"},"msgtype":"event","event":{"eventtype":"enter_chat","enter_chat":{}}})";
+const std::string kAibotCardEvent =
+    R"({"msgid":"EVT2","create_time":1700000100,"aibotid":"AIBOTID","chatid":"CHATID","chattype":"group",)"
+    R"("from":{"corpid":"wpCORPID","userid":"wangwu"},"response_url":"RESPONSEURL","msgtype":"event",)"
+    R"("event":{"eventtype":"template_card_event","template_card_event":{"card_type":"vote_interaction",)"
+    R"("event_key":"submit","task_id":"T1","selected_items":{"selected_item":[{"question_key":"q1",)"
+    R"("option_ids":{"option_id":["a"]}}]}}}})";
+
+const std::string kBillionLaughs =
+    "<?xml version=\"1.0\"?>\n<!DOCTYPE lolz [\n<!ENTITY lol \"lol\">\n"
+    "<!ENTITY lol1 \"&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;\">\n"
+    "<!ENTITY lol2 \"&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;\">\n"
+    "<!ENTITY lol3 \"&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;\">\n]>\n";
+const std::string kExternalEntity = "<?xml version=\"1.0\"?><!DOCTYPE xml [<!ENTITY xxe SYSTEM \"file:///etc/passwd\">]>";
+
+struct FieldsCase {
+  const char* label;
+  std::string text;
+  std::string expect_code;  // "" = parses
+  std::string kind;
+  std::string dedupe_key;
+  std::string from_user;
+  std::int64_t created_at;
+};
+
+void check_fields(const FieldsCase& c, const yuer::Result<PayloadFields>& r) {
+  CAPTURE(c.label);
+  REQUIRE(code_of(r) == c.expect_code);
+  if (!r) {
+    CHECK_FALSE(r.error().message.empty());
+    return;
+  }
+  CHECK(r->kind == c.kind);
+  CHECK(r->dedupe_key == c.dedupe_key);
+  CHECK(r->from_user == c.from_user);
+  CHECK(r->created_at == c.created_at);
+}
+
+}  // namespace
+
+TEST_CASE("XML payloads: vector plaintexts, documented events and garbage", "[adapters][wecom][parse]") {
+  const std::string v1 = vector_field("v1_post.json", "expect_msg");
+  const std::string v2 = vector_field("v2_post.json", "expect_msg");
+  const std::string v3 = vector_field("v3_post_xml.json", "expect_msg");
+  const std::string html_in_content =
+      "<xml><FromUserName><![CDATA[u1]]></FromUserName><CreateTime>1</CreateTime><MsgType><![CDATA[text]]></MsgType>"
+      "<Content><![CDATA[<!DOCTYPE html><!ENTITY x \"y\">]]></Content><MsgId>77</MsgId></xml>";
+  const std::string enter_agent =
+      "<xml><ToUserName><![CDATA[corp]]></ToUserName><FromUserName><![CDATA[zhangsan]]></FromUserName>"
+      "<CreateTime> 1408091189 </CreateTime><MsgType><![CDATA[event]]></MsgType><Event><![CDATA[enter_agent]]></Event>"
+      "<EventKey><![CDATA[]]></EventKey><AgentID>1</AgentID></xml>";
+  const std::string bad_time = "<xml><MsgType>text</MsgType><CreateTime>12ab</CreateTime><MsgId></MsgId></xml>";
+  const std::string huge_time = "<xml><MsgType>text</MsgType><CreateTime>99999999999999999999</CreateTime></xml>";
+  const std::string event_without_name = "<xml><MsgType>event</MsgType></xml>";
+  const std::string kWithNul = std::string("<xml><MsgType>text</MsgType>") + '\0' + "</xml>";
+  const std::string split_text = "<xml><MsgType>te<![CDATA[x]]>t</MsgType><MsgId>1&amp;2</MsgId></xml>";
+
+  const FieldsCase cases[] = {
+      {"V1 plaintext (CDATA)", v1, "", "text", "msg:4561255354251345929", "mycreate", 1409659813},
+      {"V2 plaintext (CDATA)", v2, "", "text", "msg:4363689963896700987", "messense", 1411525903},
+      {"V3 plaintext (bare text, Chinese)", v3, "", "text", "msg:1456453720", "ChenJiaShun", 1476422779},
+      {"template_card_event (§6.3)", kTemplateCardEvent, "", "event:template_card_event", sha_key(kTemplateCardEvent),
+       "FromUser", 123456789},
+      {"change_external_chat (§8.3)", kChangeExternalChat, "", "event:change_external_chat",
+       sha_key(kChangeExternalChat), "sys", 1700642907},
+      {"kf_msg_or_event (§9.2)", kKfMsgOrEvent, "", "event:kf_msg_or_event", sha_key(kKfMsgOrEvent), "", 1348831860},
+      {"enter_agent, CreateTime with spaces", enter_agent, "", "event:enter_agent", sha_key(enter_agent), "zhangsan",
+       1408091189},
+      {"DOCTYPE text inside CDATA is content, not a declaration", html_in_content, "", "text", "msg:77", "u1", 1},
+      {"CreateTime not an integer, empty MsgId", bad_time, "", "text", sha_key(bad_time), "", 0},
+      {"CreateTime out of range", huge_time, "", "text", sha_key(huge_time), "", 0},
+      {"event without Event", event_without_name, "", "event:", sha_key(event_without_name), "", 0},
+      {"text split over CDATA and entities", split_text, "", "text", "msg:1&2", "", 0},
+      {"with XML declaration", "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n" + v1, "", "text",
+       "msg:4561255354251345929", "mycreate", 1409659813},
+
+      {"empty", "", "callback.bad_payload", "", "", "", 0},
+      {"not XML", "hello", "callback.bad_payload", "", "", "", 0},
+      {"JSON instead of XML", vector_field("v5_post.json", "expect_msg"), "callback.bad_payload", "", "", "", 0},
+      {"no MsgType", "<xml><FromUserName>a</FromUserName></xml>", "callback.bad_payload", "", "", "", 0},
+      {"empty MsgType", "<xml><MsgType><![CDATA[]]></MsgType></xml>", "callback.bad_payload", "", "", "", 0},
+      {"MsgType only nested deeper", "<xml><a><MsgType>text</MsgType></a></xml>", "callback.bad_payload", "", "", "",
+       0},
+      {"root is not <xml>", "<root><MsgType>text</MsgType></root>", "callback.bad_payload", "", "", "", 0},
+      {"two root elements", "<xml><MsgType>text</MsgType></xml><xml/>", "callback.bad_payload", "", "", "", 0},
+      {"unterminated", "<xml><MsgType>text</MsgType>", "callback.bad_payload", "", "", "", 0},
+      {"mismatched tags", "<xml><MsgType>text</Msgtype></xml>", "callback.bad_payload", "", "", "", 0},
+      {"truncated V1", v1.substr(0, v1.size() / 2), "callback.bad_payload", "", "", "", 0},
+      {"NUL byte inside", kWithNul, "callback.bad_payload", "", "", "", 0},
+      {"billion laughs", kBillionLaughs + "<xml><MsgType>&lol3;</MsgType></xml>", "callback.bad_payload", "", "", "",
+       0},
+      {"external entity (XXE)", kExternalEntity + "<xml><MsgType>&xxe;</MsgType></xml>", "callback.bad_payload", "",
+       "", "", 0},
+      {"bare DOCTYPE", "<!DOCTYPE xml><xml><MsgType>text</MsgType></xml>", "callback.bad_payload", "", "", "", 0},
+      {"DOCTYPE inside the root", "<xml><!DOCTYPE x><MsgType>text</MsgType></xml>", "callback.bad_payload", "", "",
+       "", 0},
+      {"ENTITY outside a DOCTYPE", "<!ENTITY a \"b\"><xml><MsgType>text</MsgType></xml>", "callback.bad_payload", "",
+       "", "", 0},
+  };
+  for (const auto& c : cases) check_fields(c, parse_xml_payload(c.text));
+}
+
+TEST_CASE("JSON payloads: robot message, events and garbage", "[adapters][wecom][parse]") {
+  const std::string v5 = vector_field("v5_post.json", "expect_msg");
+  const std::string no_msgid = R"({"msgtype":"text","from":{"userid":"u"},"create_time":"1700000000"})";
+  const std::string numeric_msgid = R"({"msgtype":"text","msgid":4561255354251345929,"create_time":1.5e9})";
+  const std::string event_without_type = R"({"msgid":"E","msgtype":"event","event":{"eventtype":5}})";
+  const std::string from_not_object = R"({"msgid":"","msgtype":"image","from":"lisi","create_time":-1})";
+
+  const FieldsCase cases[] = {
+      {"V5 robot text", v5, "", "aibot:text", "msg:MSGID0001", "zhangsan", 0},
+      {"enter_chat event (§10.3)", kAibotEnterChat, "", "aibot:event:enter_chat", "msg:CAIQz7/MjQYQ", "lisi",
+       1700000000},
+      {"template_card_event (§10.3)", kAibotCardEvent, "", "aibot:event:template_card_event", "msg:EVT2", "wangwu",
+       1700000100},
+      {"no msgid, create_time as a string", no_msgid, "", "aibot:text", sha_key(no_msgid), "u", 0},
+      {"numeric msgid, float create_time", numeric_msgid, "", "aibot:text", "msg:4561255354251345929", "", 0},
+      {"event with a non-string eventtype", event_without_type, "", "aibot:event:", "msg:E", "", 0},
+      {"empty msgid, from not an object", from_not_object, "", "aibot:image", sha_key(from_not_object), "", -1},
+
+      {"empty", "", "callback.bad_payload", "", "", "", 0},
+      {"V3 sample JSON (deliberately invalid)", vector_field("v3_post_json.json", "expect_msg"),
+       "callback.bad_payload", "", "", "", 0},
+      {"XML instead of JSON", vector_field("v1_post.json", "expect_msg"), "callback.bad_payload", "", "", "", 0},
+      {"array", R"([{"msgtype":"text"}])", "callback.bad_payload", "", "", "", 0},
+      {"string", R"("text")", "callback.bad_payload", "", "", "", 0},
+      {"null", "null", "callback.bad_payload", "", "", "", 0},
+      {"no msgtype", R"({"msgid":"1"})", "callback.bad_payload", "", "", "", 0},
+      {"numeric msgtype", R"({"msgtype":1})", "callback.bad_payload", "", "", "", 0},
+      {"empty msgtype", R"({"msgtype":""})", "callback.bad_payload", "", "", "", 0},
+      {"trailing garbage", R"({"msgtype":"text"} x)", "callback.bad_payload", "", "", "", 0},
+      {"invalid UTF-8 in a string", "{\"msgtype\":\"te\xff\"}", "callback.bad_payload", "", "", "", 0},
+      {"comment", "{\"msgtype\":\"text\" /* c */}", "callback.bad_payload", "", "", "", 0},
+  };
+  for (const auto& c : cases) check_fields(c, parse_json_payload(c.text));
+}
+
+TEST_CASE("envelopes: the Encrypt field is extracted or the body is refused", "[adapters][wecom][parse]") {
+  const std::string v1_body = vector_field("v1_post.json", "body");
+  const std::string v1_encrypt = vector_field("v1_post.json", "encrypted");
+  struct Case {
+    const char* label;
+    EnvelopeFormat format;
+    std::string body;
+    std::string expect;  // the Encrypt text, or an error code
+  };
+  const auto xml = EnvelopeFormat::kXml;
+  const auto js = EnvelopeFormat::kJson;
+  const Case cases[] = {
+      {"V1 envelope", xml, v1_body, v1_encrypt},
+      {"V3 JSON envelope", js, vector_field("v3_post_json.json", "body"), vector_field("v3_post_json.json", "encrypted")},
+      {"V5 JSON envelope", js, vector_field("v5_post.json", "body"), vector_field("v5_post.json", "encrypted")},
+      {"bare text Encrypt, no AgentID", xml, "<xml><ToUserName>c</ToUserName><Encrypt>abc+/=</Encrypt></xml>", "abc+/="},
+      {"Encrypt with whitespace around the CDATA", xml, "<xml>\n  <Encrypt>\n  <![CDATA[abc]]>\n  </Encrypt>\n</xml>",
+       "abc"},
+      {"unknown JSON members ignored", js, R"({"tousername":"x","agentid":1,"encrypt":"abc"})", "abc"},
+
+      {"empty body (XML)", xml, "", "callback.bad_envelope"},
+      {"empty body (JSON)", js, "", "callback.bad_envelope"},
+      {"not XML", xml, "encrypt=abc", "callback.bad_envelope"},
+      {"JSON given as XML", xml, R"({"encrypt":"abc"})", "callback.bad_envelope"},
+      {"XML given as JSON", js, v1_body, "callback.bad_envelope"},
+      {"XML without Encrypt", xml, "<xml><ToUserName><![CDATA[c]]></ToUserName></xml>", "callback.bad_envelope"},
+      {"empty Encrypt", xml, "<xml><Encrypt></Encrypt></xml>", "callback.bad_envelope"},
+      {"empty CDATA Encrypt", xml, "<xml><Encrypt><![CDATA[]]></Encrypt></xml>", "callback.bad_envelope"},
+      {"self-closing Encrypt", xml, "<xml><Encrypt/></xml>", "callback.bad_envelope"},
+      {"root is not <xml>", xml, "<root><Encrypt>abc</Encrypt></root>", "callback.bad_envelope"},
+      {"unterminated", xml, "<xml><Encrypt>abc</Encrypt>", "callback.bad_envelope"},
+      {"billion laughs", xml, kBillionLaughs + "<xml><Encrypt>&lol3;</Encrypt></xml>", "callback.bad_envelope"},
+      {"external entity (XXE)", xml, kExternalEntity + "<xml><Encrypt>&xxe;</Encrypt></xml>", "callback.bad_envelope"},
+      {"DOCTYPE without entities", xml, "<!DOCTYPE xml><xml><Encrypt>abc</Encrypt></xml>", "callback.bad_envelope"},
+      {"JSON array", js, R"([{"encrypt":"abc"}])", "callback.bad_envelope"},
+      {"JSON string", js, R"("abc")", "callback.bad_envelope"},
+      {"JSON number encrypt", js, R"({"encrypt":123})", "callback.bad_envelope"},
+      {"JSON null encrypt", js, R"({"encrypt":null})", "callback.bad_envelope"},
+      {"JSON object encrypt", js, R"({"encrypt":{"a":"b"}})", "callback.bad_envelope"},
+      {"JSON empty encrypt", js, R"({"encrypt":""})", "callback.bad_envelope"},
+      {"JSON without encrypt", js, R"({"Encrypt":"abc"})", "callback.bad_envelope"},
+      {"JSON truncated", js, R"({"encrypt":"abc")", "callback.bad_envelope"},
+      {"JSON trailing garbage", js, R"({"encrypt":"abc"}{})", "callback.bad_envelope"},
+  };
+  for (const auto& c : cases) {
+    CAPTURE(c.label);
+    auto r = extract_encrypted(c.format, c.body);
+    if (c.expect.rfind("callback.", 0) == 0) {
+      CHECK(code_of(r) == c.expect);
+    } else {
+      REQUIRE(code_of(r) == "");
+      CHECK(*r == c.expect);
+    }
+  }
+}
+
+TEST_CASE("error messages never echo the body", "[adapters][wecom][parse]") {
+  const std::string secret = "SECRETPAYLOAD";
+  const std::string bodies[] = {"<xml><Encrypt>" + secret, "<xml><" + secret + "/></xml>", "{\"" + secret + "\":1}",
+                                "[\"" + secret + "\"]", secret};
+  for (const auto& body : bodies) {
+    CAPTURE(body);
+    for (auto format : {EnvelopeFormat::kXml, EnvelopeFormat::kJson}) {
+      auto r = extract_encrypted(format, body);
+      REQUIRE(code_of(r) != "");
+      CHECK(r.error().message.find(secret) == std::string::npos);
+    }
+    auto x = parse_xml_payload(body);
+    REQUIRE(code_of(x) != "");
+    CHECK(x.error().message.find(secret) == std::string::npos);
+    auto j = parse_json_payload(body);
+    REQUIRE(code_of(j) != "");
+    CHECK(j.error().message.find(secret) == std::string::npos);
+  }
+}
+
+TEST_CASE("mutation: parsers and decrypt never throw on mangled bodies", "[adapters][wecom][parse][property]") {
+  const std::uint64_t seed = Catch::rngSeed() != 0 ? Catch::rngSeed() : 0x5EED2026u;
+  CAPTURE(seed);
+  std::mt19937_64 rng(seed);
+  const json v1 = load_vector("v1_post.json");
+  auto crypt = MsgCrypt::create(v1.at("token").get<std::string>(), v1.at("encoding_aes_key").get<std::string>(),
+                                v1.at("receive_id").get<std::string>());
+  REQUIRE(code_of(crypt) == "");
+
+  const std::vector<std::string> corpus = {
+      v1.at("body").get<std::string>(),
+      vector_field("v2_post.json", "body"),
+      vector_field("v5_post.json", "body"),
+      v1.at("expect_msg").get<std::string>(),
+      vector_field("v3_post_xml.json", "expect_msg"),
+      vector_field("v5_post.json", "expect_msg"),
+      kTemplateCardEvent,
+      kAibotCardEvent,
+  };
+  const std::vector<std::string> tokens = {
+      "<!DOCTYPE x [<!ENTITY a \"b\">]>", "<!ENTITY a \"b\">", "]]>", "<![CDATA[", "&a;", "&#0;", "&#x10FFFF;",
+      "<", ">", "</xml>", "<xml>", "\"", "{", "}", "[", "]", ":", ",", "\\u0000", "\\ud800", std::string(1, '\0'),
+      "\xff", "\xe4\xbd", "<?xml version=\"1.0\"?>", "<Encrypt>", "</Encrypt>", "\"encrypt\":", "1e999999", "-"};
+  const std::set<std::string> allowed = {"", "callback.bad_envelope", "callback.bad_payload", "crypto.bad_base64",
+                                         "crypto.bad_ciphertext", "crypto.bad_buffer", "crypto.bad_receiveid",
+                                         "crypto.bad_signature"};
+
+  constexpr int kIterations = 2000;
+  int threw = 0;
+  std::string first_throw;
+  std::set<std::string> unexpected;
+  for (int i = 0; i < kIterations; ++i) {
+    std::string s = corpus[rng() % corpus.size()];
+    const int edits = 1 + static_cast<int>(rng() % 4);
+    for (int e = 0; e < edits; ++e) {
+      const std::size_t pos = s.empty() ? 0 : rng() % (s.size() + 1);
+      switch (rng() % 6) {
+        case 0:
+          if (!s.empty() && pos < s.size()) s[pos] = static_cast<char>(rng() & 0xff);
+          break;
+        case 1: s.insert(pos, 1, static_cast<char>(rng() & 0xff)); break;
+        case 2: s.erase(pos, 1 + rng() % 16); break;
+        case 3: s.insert(pos, tokens[rng() % tokens.size()]); break;
+        case 4: s.insert(pos, s.substr(rng() % (s.size() + 1), rng() % 64)); break;
+        default: s.resize(pos); break;
+      }
+    }
+    try {
+      std::vector<std::string> codes;
+      for (auto format : {EnvelopeFormat::kXml, EnvelopeFormat::kJson}) {
+        auto enc = extract_encrypted(format, s);
+        codes.push_back(code_of(enc));
+        if (enc) {
+          codes.push_back(code_of(crypt->decrypt(*enc)));
+          codes.push_back(code_of(crypt->verify_and_decrypt(v1.at("msg_signature").get<std::string>(),
+                                                            v1.at("timestamp").get<std::string>(),
+                                                            v1.at("nonce").get<std::string>(), *enc)));
+        }
+      }
+      codes.push_back(code_of(parse_xml_payload(s)));
+      codes.push_back(code_of(parse_json_payload(s)));
+      for (const auto& c : codes)
+        if (!allowed.count(c)) unexpected.insert(c);
+    } catch (const std::exception& ex) {
+      if (threw++ == 0) first_throw = "iteration " + std::to_string(i) + ": " + ex.what();
+    }
+  }
+  CAPTURE(kIterations, first_throw);
+  CHECK(threw == 0);
+  CHECK(unexpected.empty());
+}
