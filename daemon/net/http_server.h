@@ -42,6 +42,7 @@ struct Route {
   std::string label;   // metric label: "healthz", "wecom_app", "api"
   Handler handler;
   std::size_t body_limit = 0;  // 0 = ServerSettings::default_body_limit
+  bool loopback_only = false;  // peers other than 127.0.0.0/8 and ::1 get 403
 };
 
 class HttpServer {

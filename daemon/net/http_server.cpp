@@ -1,0 +1,477 @@
+#include "daemon/net/http_server.h"
+
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/buffer.hpp>
+#include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/string.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/serializer.hpp>
+#include <boost/beast/http/write.hpp>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <atomic>
+#include <charconv>
+#include <exception>
+#include <list>
+#include <optional>
+#include <stdexcept>
+#include <utility>
+
+namespace yuer::net {
+namespace {
+
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using tcp = asio::ip::tcp;
+using error_code = boost::system::error_code;
+using std::chrono::milliseconds;
+
+// Read size while waiting for the next request; the flat_buffer keeps its capacity across requests.
+constexpr std::size_t kReadChunk = 16 * 1024;
+// After an error response on a request we did not read to the end, we read and discard what the
+// client is still sending for a short while (nginx "lingering close"): closing a socket with unread
+// data sends RST, which can make the client lose the response.
+constexpr milliseconds kLingerTime{1000};
+constexpr std::size_t kLingerBytes = 1024 * 1024;
+constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+constexpr milliseconds kAcceptBackoff{50};
+
+constexpr const char* kRequestsName = "yuer_http_requests_total";
+constexpr const char* kRequestsHelp = "HTTP requests answered, by route and status code";
+
+// Counters for one route label, looked up by status without touching the registry's map (and its
+// mutex) after the first request with that status.
+class StatusCounters {
+ public:
+  StatusCounters(metrics::Registry& registry, std::string label) : registry_(registry), label_(std::move(label)) {
+    get(200);
+  }
+  metrics::Counter& get(unsigned status) {
+    for (auto& [s, c] : by_status_)
+      if (s == status) return *c;
+    auto& c = registry_.counter(kRequestsName, kRequestsHelp, {{"route", label_}, {"status", std::to_string(status)}});
+    by_status_.emplace_back(status, &c);
+    return c;
+  }
+
+ private:
+  metrics::Registry& registry_;
+  std::string label_;
+  std::vector<std::pair<unsigned, metrics::Counter*>> by_status_;
+};
+
+struct RouteEntry {
+  RouteEntry(Route r, std::size_t limit, metrics::Registry& registry)
+      : route(std::move(r)), body_limit(limit), counters(registry, route.label) {}
+  Route route;
+  std::size_t body_limit;
+  StatusCounters counters;
+
+  bool matches(std::string_view path) const {
+    if (route.match == Route::Match::kExact) return path == route.path;
+    return path.substr(0, route.path.size()) == route.path;
+  }
+};
+
+// One accepted connection. Lives in State::conns from accept until after its coroutine has ended,
+// so the session and stop() can both reach it by reference.
+struct Conn {
+  explicit Conn(tcp::socket s) : stream(std::move(s)) {}
+  beast::tcp_stream stream;
+  beast::flat_buffer buffer;
+  asio::cancellation_signal cancel;
+  bool idle = true;  // waiting for the first byte of a request: stop() closes it at once
+  bool peer_loopback = false;
+};
+
+bool is_loopback(const asio::ip::address& a) {
+  if (a.is_v6() && a.to_v6().is_v4_mapped())
+    return asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6()).is_loopback();
+  return a.is_loopback();
+}
+
+Result<tcp::endpoint> parse_listen(const std::string& listen) {
+  auto bad = [&](const std::string& why) { return Error{"server.listen", "cannot listen on " + listen + ": " + why}; };
+  auto colon = listen.rfind(':');
+  if (colon == std::string::npos) return bad("expected host:port");
+  std::string host = listen.substr(0, colon);
+  std::string_view port_text = std::string_view(listen).substr(colon + 1);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  unsigned port = 0;
+  auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+  if (port_text.empty() || ec != std::errc{} || end != port_text.data() + port_text.size() || port > 65535)
+    return bad("bad port");
+  if (host == "localhost") return tcp::endpoint(asio::ip::address_v4::loopback(), static_cast<unsigned short>(port));
+  error_code aec;
+  auto addr = asio::ip::make_address(host, aec);
+  if (aec) return bad("host must be an IPv4/IPv6 literal or localhost");
+  return tcp::endpoint(addr, static_cast<unsigned short>(port));
+}
+
+std::string_view path_of(std::string_view target) { return target.substr(0, target.find('?')); }
+
+// Status for a failed read, or nullopt when the connection should just be closed (peer gone,
+// timeout, shutdown): nobody is waiting for an answer then.
+std::optional<http::Status> status_for_read_error(const error_code& ec) {
+  if (ec == bhttp::error::header_limit || ec == bhttp::error::buffer_overflow)
+    return http::Status::request_header_fields_too_large;
+  if (ec == bhttp::error::body_limit) return http::Status::payload_too_large;
+  if (ec == bhttp::error::end_of_stream || ec == bhttp::error::partial_message) return std::nullopt;
+  if (ec.category() == bhttp::make_error_code(bhttp::error::bad_method).category()) return http::Status::bad_request;
+  return std::nullopt;
+}
+
+const char* error_code_for(http::Status s) {
+  switch (s) {
+    case http::Status::request_header_fields_too_large: return "http.header_too_large";
+    case http::Status::payload_too_large: return "http.body_too_large";
+    case http::Status::bad_request: return "http.bad_request";
+    case http::Status::not_found: return "http.not_found";
+    case http::Status::forbidden: return "http.forbidden";
+    default: return "http.internal";
+  }
+}
+
+const char* message_for(http::Status s) {
+  switch (s) {
+    case http::Status::request_header_fields_too_large: return "request header too large";
+    case http::Status::payload_too_large: return "request body too large";
+    case http::Status::bad_request: return "malformed HTTP request";
+    case http::Status::not_found: return "no such path";
+    case http::Status::forbidden: return "this path is served to local clients only";
+    default: return "internal error";
+  }
+}
+
+http::Response error_response(unsigned version, bool keep_alive, http::Status status) {
+  http::Request shape;
+  shape.version(version);
+  shape.keep_alive(keep_alive);
+  return http::make_error(shape, status, error_code_for(status), message_for(status));
+}
+
+}  // namespace
+
+namespace server_detail {
+
+// Everything the server's coroutines share; only ever touched on the io thread, except `live`.
+struct State : std::enable_shared_from_this<State> {
+  State(asio::io_context& ioc, ServerSettings s, metrics::Registry& registry)
+      : settings(std::move(s)),
+        metrics(registry),
+        acceptor(ioc),
+        unknown(registry, "unknown"),
+        rejected(registry.counter("yuer_http_connections_rejected_total",
+                                  "Connections closed at accept because max_connections was reached")),
+        live(std::make_shared<std::atomic<std::size_t>>(0)) {
+    registry.gauge("yuer_http_connections", "Open HTTP connections",
+                   [live = live] { return static_cast<double>(live->load(std::memory_order_relaxed)); });
+  }
+
+  ServerSettings settings;
+  metrics::Registry& metrics;
+  tcp::acceptor acceptor;
+  std::vector<std::unique_ptr<RouteEntry>> routes;  // longest path first; exact before prefix
+  StatusCounters unknown;
+  metrics::Counter& rejected;
+  std::shared_ptr<std::atomic<std::size_t>> live;  // shared with the gauge, which may outlive us
+  std::list<Conn> conns;
+  bool accepting = false;
+  bool stopping = false;
+  bool forced = false;
+  std::vector<asio::steady_timer*> waiters;  // stop() calls waiting for the last connection
+
+  RouteEntry* find(std::string_view path) {
+    for (auto& r : routes)
+      if (r->matches(path)) return r.get();
+    return nullptr;
+  }
+
+  void notify() {
+    for (auto* t : waiters) t->cancel();
+  }
+  bool drained() const { return conns.empty() && !accepting; }
+
+  void launch(tcp::socket sock);
+  void session_done(std::list<Conn>::iterator it, std::exception_ptr e);
+};
+
+}  // namespace server_detail
+
+struct HttpServer::Impl final : server_detail::State {
+  using State::State;
+};
+
+namespace {
+
+using server_detail::State;
+
+// Writes `res`, bounded by write_timeout. Returns false if the connection is unusable afterwards.
+// `c` and `res` belong to the caller's frame, which outlives this call (it is awaited at once).
+awaitable<bool> write_response(State& self, Conn& c, http::Response& res) {
+  c.stream.expires_after(self.settings.write_timeout);
+  bhttp::response_serializer<bhttp::string_body> sr{res};
+  auto [ec, n] = co_await bhttp::async_write(c.stream, sr, use_tuple);
+  co_return !ec;
+}
+
+// Answers a request that cannot be served (bad syntax, limits) and ends the connection without
+// resetting it. `c` and `counters` outlive the call (awaited at once by the session).
+awaitable<void> reject(State& self, Conn& c, StatusCounters& counters, http::Status status, unsigned version) {
+  auto res = error_response(version, false, status);
+  counters.get(static_cast<unsigned>(status)).inc();
+  if (!co_await write_response(self, c, res)) co_return;
+  error_code ec;
+  c.stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+  c.buffer.clear();
+  c.stream.expires_after(std::min(kLingerTime, self.settings.read_timeout));
+  for (std::size_t drained = 0; drained < kLingerBytes && !self.forced;) {
+    auto [rec, n] = co_await c.stream.async_read_some(c.buffer.prepare(kReadChunk), use_tuple);
+    if (rec) break;
+    drained += n;
+  }
+}
+
+awaitable<void> run_session(std::shared_ptr<State> self, Conn* conn) {
+  Conn& c = *conn;
+  const ServerSettings& s = self->settings;
+  // The first request must arrive whole within read_timeout of the accept; later ones get
+  // idle_timeout for their first byte, then read_timeout for the rest.
+  c.stream.expires_after(s.read_timeout);
+  for (bool first = true;; first = false) {
+    if (c.buffer.size() == 0) {
+      c.idle = true;
+      if (self->stopping) co_return;
+      if (!first) c.stream.expires_after(s.idle_timeout);
+      auto [ec, n] = co_await c.stream.async_read_some(c.buffer.prepare(kReadChunk), use_tuple);
+      if (ec) co_return;
+      c.buffer.commit(n);
+      c.idle = false;
+      if (!first) c.stream.expires_after(s.read_timeout);
+    } else if (!first) {
+      c.stream.expires_after(s.read_timeout);  // pipelined request already in the buffer
+    }
+
+    bhttp::request_parser<bhttp::string_body> parser;
+    parser.header_limit(static_cast<std::uint32_t>(std::min<std::size_t>(s.header_limit, UINT32_MAX)));
+    // Beast checks Content-Length against body_limit when the header completes, before we know
+    // the route: no limit until then; the route's limit is checked and set right after.
+    parser.body_limit(boost::none);
+    if (auto [ec, n] = co_await bhttp::async_read_header(c.stream, c.buffer, parser, use_tuple); ec) {
+      if (auto status = status_for_read_error(ec)) co_await reject(*self, c, self->unknown, *status, 11);
+      co_return;
+    }
+
+    RouteEntry* route = self->find(path_of(parser.get().target()));
+    StatusCounters& counters = route ? route->counters : self->unknown;
+    const std::size_t limit = route ? route->body_limit : s.default_body_limit;
+    const unsigned version = parser.get().version();
+    if (route && route->route.loopback_only && !c.peer_loopback) {
+      co_await reject(*self, c, counters, http::Status::forbidden, version);
+      co_return;
+    }
+    if (auto cl = parser.content_length(); cl && *cl > limit) {
+      co_await reject(*self, c, counters, http::Status::payload_too_large, version);
+      co_return;
+    }
+    if (!parser.is_done()) {
+      parser.body_limit(limit);
+      if (version >= 11 && beast::iequals(parser.get()[bhttp::field::expect], "100-continue")) {
+        auto [ec, n] = co_await asio::async_write(c.stream, asio::buffer(kContinue), use_tuple);
+        if (ec) co_return;
+      }
+      if (auto [ec, n] = co_await bhttp::async_read(c.stream, c.buffer, parser, use_tuple); ec) {
+        if (auto status = status_for_read_error(ec)) co_await reject(*self, c, counters, *status, version);
+        co_return;
+      }
+    }
+
+    http::Request req = parser.release();
+    const bool keep_alive = req.keep_alive();
+    http::Response res;
+    if (!route) {
+      res = http::make_error(req, http::Status::not_found, error_code_for(http::Status::not_found),
+                             message_for(http::Status::not_found));
+    } else {
+      std::exception_ptr failure;
+      try {
+        res = co_await route->route.handler(std::move(req));
+      } catch (...) {
+        failure = std::current_exception();
+      }
+      if (failure) {
+        if (self->forced) co_return;  // cancelled by stop() after the grace period
+        try {
+          std::rethrow_exception(failure);
+        } catch (const std::exception& e) {
+          spdlog::error("http route {}: handler failed: {}", route->route.label, e.what());
+        } catch (...) {
+          spdlog::error("http route {}: handler failed with a non-standard exception", route->route.label);
+        }
+        res = error_response(version, keep_alive, http::Status::internal_server_error);
+      }
+    }
+    if (!keep_alive || self->stopping) res.keep_alive(false);
+    if (!res.has_content_length() && !res.chunked()) res.prepare_payload();
+    counters.get(res.result_int()).inc();
+    if (!co_await write_response(*self, c, res)) co_return;
+    if (res.need_eof()) {
+      error_code ec;
+      c.stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+      co_return;
+    }
+  }
+}
+
+awaitable<void> accept_loop(std::shared_ptr<State> self) {
+  for (;;) {
+    auto [ec, sock] = co_await self->acceptor.async_accept(use_tuple);
+    if (self->stopping || !self->acceptor.is_open() || ec == asio::error::operation_aborted) break;
+    if (ec) {
+      // EMFILE and friends: back off instead of spinning; the pending connection stays queued.
+      spdlog::warn("http accept failed: {}", ec.message());
+      asio::steady_timer t(co_await asio::this_coro::executor, kAcceptBackoff);
+      co_await t.async_wait(use_tuple);
+      continue;
+    }
+    if (self->conns.size() >= self->settings.max_connections) {
+      sock.close(ec);
+      self->rejected.inc();
+      continue;
+    }
+    sock.set_option(tcp::no_delay(true), ec);
+    self->launch(std::move(sock));
+  }
+  self->accepting = false;
+  self->notify();
+}
+
+void log_task_end(const char* task, std::exception_ptr e, bool stopping) {
+  if (!e) return;
+  try {
+    std::rethrow_exception(e);
+  } catch (const std::exception& ex) {
+    if (stopping) spdlog::debug("{} ended during stop: {}", task, ex.what());
+    else spdlog::warn("{} ended: {}", task, ex.what());
+  } catch (...) {
+    spdlog::warn("{} ended with a non-standard exception", task);
+  }
+}
+
+awaitable<void> stop_server(std::shared_ptr<State> self, milliseconds grace) {
+  self->stopping = true;
+  error_code ec;
+  self->acceptor.close(ec);
+  for (auto& c : self->conns)
+    if (c.idle) c.stream.close();
+
+  asio::steady_timer wake(co_await asio::this_coro::executor);
+  self->waiters.push_back(&wake);
+  auto deadline = std::chrono::steady_clock::now() + grace;
+  while (!self->drained()) {
+    if (!self->forced && std::chrono::steady_clock::now() >= deadline) {
+      // Grace is over: cancel handlers (terminal, the only type co_spawn and Beast listen to by
+      // default) and close the sockets so reads and writes end too.
+      self->forced = true;
+      for (auto& c : self->conns) {
+        c.cancel.emit(asio::cancellation_type::terminal);
+        c.stream.close();
+      }
+      continue;
+    }
+    if (self->forced) wake.expires_at(asio::steady_timer::time_point::max());
+    else wake.expires_at(deadline);
+    co_await wake.async_wait(use_tuple);  // cancelled by notify() when a connection ends
+  }
+  std::erase(self->waiters, &wake);
+}
+
+}  // namespace
+
+void server_detail::State::launch(tcp::socket sock) {
+  error_code ec;
+  auto peer = sock.remote_endpoint(ec);
+  auto it = conns.emplace(conns.end(), std::move(sock));
+  it->peer_loopback = !ec && is_loopback(peer.address());
+  live->store(conns.size(), std::memory_order_relaxed);
+  auto self = shared_from_this();
+  asio::co_spawn(acceptor.get_executor(), run_session(self, &*it),
+                 asio::bind_cancellation_slot(it->cancel.slot(), [self, it](std::exception_ptr e) {
+                   self->session_done(it, e);
+                 }));
+}
+
+void server_detail::State::session_done(std::list<Conn>::iterator it, std::exception_ptr e) {
+  log_task_end("http session", e, stopping);
+  // co_spawn still holds the cancellation slot while this handler runs; erase the connection (and
+  // its signal) once the spawn has fully unwound.
+  asio::post(acceptor.get_executor(), [self = shared_from_this(), it] {
+    self->conns.erase(it);
+    self->live->store(self->conns.size(), std::memory_order_relaxed);
+    self->notify();
+  });
+}
+
+HttpServer::HttpServer(boost::asio::io_context& ioc, ServerSettings settings, metrics::Registry& metrics)
+    : impl_(std::make_shared<Impl>(ioc, std::move(settings), metrics)) {}
+
+HttpServer::~HttpServer() = default;
+
+void HttpServer::add_route(Route route) {
+  if (!route.handler) throw std::invalid_argument("route " + route.path + " has no handler");
+  std::size_t limit = route.body_limit ? route.body_limit : impl_->settings.default_body_limit;
+  auto entry = std::make_unique<RouteEntry>(std::move(route), limit, impl_->metrics);
+  auto before = [](const std::unique_ptr<RouteEntry>& a, const std::unique_ptr<RouteEntry>& b) {
+    if (a->route.path.size() != b->route.path.size()) return a->route.path.size() > b->route.path.size();
+    return a->route.match == Route::Match::kExact && b->route.match != Route::Match::kExact;
+  };
+  auto pos = std::upper_bound(impl_->routes.begin(), impl_->routes.end(), entry, before);
+  impl_->routes.insert(pos, std::move(entry));
+}
+
+Result<boost::asio::ip::tcp::endpoint> HttpServer::listen() {
+  auto ep = parse_listen(impl_->settings.listen);
+  if (!ep) return ep.error();
+  auto& acc = impl_->acceptor;
+  auto fail = [&](const error_code& ec) {
+    error_code ignored;
+    acc.close(ignored);
+    return Error{"server.listen", "cannot listen on " + impl_->settings.listen + ": " + ec.message()};
+  };
+  error_code ec;
+  if (acc.open(ep->protocol(), ec); ec) return fail(ec);
+  if (acc.set_option(tcp::acceptor::reuse_address(true), ec); ec) return fail(ec);
+  if (acc.bind(*ep, ec); ec) return fail(ec);
+  if (acc.listen(tcp::socket::max_listen_connections, ec); ec) return fail(ec);
+  auto local = acc.local_endpoint(ec);
+  if (ec) return fail(ec);
+  return local;
+}
+
+void HttpServer::start() {
+  impl_->accepting = true;
+  auto self = impl_;
+  asio::co_spawn(impl_->acceptor.get_executor(), accept_loop(self), [self](std::exception_ptr e) {
+    log_task_end("http accept loop", e, self->stopping);
+    if (e) {
+      self->accepting = false;
+      self->notify();
+    }
+  });
+}
+
+awaitable<void> HttpServer::stop(std::chrono::milliseconds grace) { return stop_server(impl_, grace); }
+
+std::size_t HttpServer::connection_count() const { return impl_->live->load(std::memory_order_relaxed); }
+
+}  // namespace yuer::net

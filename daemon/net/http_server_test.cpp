@@ -1,0 +1,356 @@
+#include "daemon/net/http_server.h"
+
+#include "daemon/net/http_client.h"
+#include "daemon/net/http_test_support.h"
+
+#include <catch2/catch.hpp>
+
+#include <cstdio>
+#include <fstream>
+
+namespace yuer::net {
+namespace {
+
+using namespace testing;
+using Match = Route::Match;
+
+std::vector<Route> routing_table() {
+  return {text_route("/healthz", Match::kExact, "healthz"), text_route("/api/", Match::kPrefix, "api"),
+          text_route("/api/v1/", Match::kPrefix, "api_v1"), text_route("/api/v1/special", Match::kExact, "special"),
+          text_route("/api", Match::kExact, "api_root"), text_route("/api/v1/spe", Match::kPrefix, "spe")};
+}
+
+std::string to_hex(std::size_t n) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%zx", n);
+  return buf;
+}
+
+ServerSettings small_limits() {
+  ServerSettings s;
+  s.default_body_limit = 64;
+  s.header_limit = 1024;
+  return s;
+}
+
+TEST_CASE("http server routes exact and prefix paths, longest match wins", "[net][http_server]") {
+  TestServer srv(ServerSettings{}, routing_table());
+  auto [target, status, body] = GENERATE(table<std::string, unsigned, std::string>({
+      {"/healthz", 200, "healthz"},
+      {"/healthz?verbose=1", 200, "healthz"},
+      {"/healthz/", 404, ""},
+      {"/healthzz", 404, ""},
+      {"/api", 200, "api_root"},
+      {"/api/", 200, "api"},
+      {"/api/x", 200, "api"},
+      {"/api/v1/x", 200, "api_v1"},
+      {"/api/v1/special", 200, "special"},
+      {"/api/v1/special?x=1", 200, "special"},
+      {"/api/v1/specialx", 200, "spe"},
+      {"/api/v1/sp", 200, "api_v1"},
+      {"/nope", 404, ""},
+      {"/", 404, ""},
+  }));
+  CAPTURE(target);
+  auto res = http_request(http::Verb::get, srv.url(target), {}, {}, 5s);
+  INFO(error_text(res));
+  REQUIRE(res.has_value());
+  CHECK(res->status == status);
+  if (status == 200) CHECK(res->body == body);
+  if (status == 404) CHECK(res->body == R"({"error":{"code":"http.not_found","message":"no such path"}})");
+}
+
+TEST_CASE("http server answers limit and syntax violations, then closes", "[net][http_server]") {
+  struct Case {
+    const char* label;
+    std::string request;
+    unsigned status;
+    bool closes;
+  };
+  const std::string big_header = "X-Big: " + std::string(2000, 'a') + "\r\n";
+  auto post = [](const std::string& target, const std::string& body) {
+    return "POST " + target + " HTTP/1.1\r\nHost: t\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" +
+           body;
+  };
+  auto chunked = [](const std::string& target, std::size_t n) {
+    return "POST " + target + " HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n" +
+           to_hex(n) + "\r\n" + std::string(n, 'c') + "\r\n0\r\n\r\n";
+  };
+  const Case cases[] = {
+      {"body at the route limit", post("/small", std::string(16, 'b')), 200, false},
+      {"body over the route limit", post("/small", std::string(17, 'b')), 413, true},
+      {"chunked body over the route limit", chunked("/small", 40), 413, true},
+      {"chunked body within the route limit", chunked("/small", 10), 200, false},
+      {"body over the default limit on a route without its own", post("/default", std::string(65, 'b')), 413, true},
+      {"body within a route limit above the default", post("/big", std::string(1000, 'b')), 200, false},
+      {"body over the default limit on an unknown path", post("/nope", std::string(65, 'b')), 413, true},
+      {"unknown path keeps the connection", get_request("/nope"), 404, false},
+      {"header over header_limit", get_request("/small", big_header), 431, true},
+      {"garbage request line", "NOT HTTP AT ALL\r\n\r\n", 400, true},
+      {"bad header line", "GET /small HTTP/1.1\r\nno colon here\r\n\r\n", 400, true},
+      {"two content lengths", "POST /small HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab", 400, true},
+  };
+  TestServer srv(small_limits(), {text_route("/small", Match::kExact, "small", 16),
+                                  text_route("/default", Match::kExact, "default"),
+                                  text_route("/big", Match::kExact, "big", 4096)});
+  for (const auto& c : cases) {
+    CAPTURE(c.label);
+    RawClient client(srv.port());
+    REQUIRE(client.send(c.request));
+    auto res = client.read_response();
+    REQUIRE(res);
+    CHECK(res->status == c.status);
+    if (c.closes) {
+      CHECK(res->head.find("connection: close") != std::string::npos);
+      CHECK(client.closed_within(5s));
+    } else {
+      REQUIRE(client.send(get_request("/small")));
+      auto next = client.read_response();
+      REQUIRE(next);
+      CHECK(next->status == 200);
+    }
+  }
+}
+
+TEST_CASE("http server keep-alive follows HTTP/1.0 and 1.1 rules", "[net][http_server]") {
+  auto [label, request, keeps] = GENERATE(table<std::string, std::string, bool>({
+      {"1.1 default", "GET /a HTTP/1.1\r\nHost: t\r\n\r\n", true},
+      {"1.1 Connection: close", "GET /a HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", false},
+      {"1.0 default", "GET /a HTTP/1.0\r\n\r\n", false},
+      {"1.0 keep-alive", "GET /a HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", true},
+  }));
+  CAPTURE(label);
+  TestServer srv(ServerSettings{}, {text_route("/a", Match::kExact, "a")});
+  RawClient client(srv.port());
+  const int rounds = keeps ? 5 : 1;
+  for (int i = 0; i < rounds; ++i) {
+    CAPTURE(i);
+    REQUIRE(client.send(request));
+    auto res = client.read_response();
+    REQUIRE(res);
+    CHECK(res->status == 200);
+    CHECK(res->body == "a");
+  }
+  if (!keeps) CHECK(client.closed_within(5s));
+  else CHECK(srv.server().connection_count() == 1);
+}
+
+TEST_CASE("http server answers pipelined requests in order", "[net][http_server]") {
+  TestServer srv(ServerSettings{}, {text_route("/a", Match::kExact, "a"), text_route("/b", Match::kExact, "b")});
+  RawClient client(srv.port());
+  REQUIRE(client.send(get_request("/a") + get_request("/b") + get_request("/a")));
+  for (const char* expected : {"a", "b", "a"}) {
+    auto res = client.read_response();
+    REQUIRE(res);
+    CHECK(res->body == expected);
+  }
+}
+
+TEST_CASE("http server sends 100 Continue when the client expects it", "[net][http_server]") {
+  TestServer srv(ServerSettings{}, {text_route("/up", Match::kExact, "up")});
+  RawClient client(srv.port());
+  REQUIRE(client.send("POST /up HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n"));
+  auto cont = client.read_response();
+  REQUIRE(cont);
+  CHECK(cont->status == 100);
+  REQUIRE(client.send("hello"));
+  auto res = client.read_response();
+  REQUIRE(res);
+  CHECK(res->status == 200);
+}
+
+TEST_CASE("http server cuts off a slowloris client after read_timeout", "[net][http_server]") {
+  ServerSettings s;
+  s.read_timeout = 300ms;
+  TestServer srv(s, {text_route("/a", Match::kExact, "a")});
+  auto [label, first_request] = GENERATE(table<std::string, bool>({{"first request", true}, {"keep-alive request", false}}));
+  CAPTURE(label);
+  RawClient client(srv.port());
+  if (!first_request) {
+    REQUIRE(client.send(get_request("/a")));
+    REQUIRE(client.read_response());
+  }
+  REQUIRE(client.send("GET /a HTTP/1.1\r\nHost: t\r\nX-Slow: "));
+  bool closed = false;
+  // A header byte every 100 ms for at most 10 s; the server must drop us well before that.
+  for (int i = 0; i < 100 && !closed; ++i) {
+    if (!client.send("a")) closed = true;
+    else closed = client.closed_within(100ms);
+  }
+  CHECK(closed);
+}
+
+TEST_CASE("http server enforces max_connections by closing the extra connection", "[net][http_server]") {
+  ServerSettings s;
+  s.max_connections = 2;
+  s.read_timeout = 60s;  // the two silent connections must outlive the test
+  TestServer srv(s, {text_route("/a", Match::kExact, "a")});
+  auto first = std::make_unique<RawClient>(srv.port());
+  RawClient second(srv.port());
+  REQUIRE(srv.wait_for_connections(2));
+
+  RawClient third(srv.port());
+  CHECK(third.closed_within(5s));
+  CHECK(srv.metrics_text().find("yuer_http_connections_rejected_total 1") != std::string::npos);
+  CHECK(srv.metrics_text().find("yuer_http_connections 2") != std::string::npos);
+
+  first.reset();
+  REQUIRE(srv.wait_for_connections(1));
+  RawClient fourth(srv.port());
+  REQUIRE(fourth.send(get_request("/a")));
+  auto res = fourth.read_response();
+  REQUIRE(res);
+  CHECK(res->status == 200);
+}
+
+TEST_CASE("http server turns a handler exception into 500 and keeps serving", "[net][http_server]") {
+  auto [label, route] = GENERATE(table<std::string, int>({{"throws inside the coroutine", 0}, {"throws before it", 1}}));
+  CAPTURE(label);
+  Route boom;
+  boom.path = "/boom";
+  boom.label = "boom";
+  if (route == 0) boom.handler = [](http::Request req) { return throw_inside(std::move(req)); };
+  else boom.handler = [](http::Request) -> awaitable<http::Response> { throw std::logic_error("no awaitable"); };
+  TestServer srv(ServerSettings{}, {std::move(boom), text_route("/ok", Match::kExact, "ok")});
+
+  RawClient client(srv.port());
+  REQUIRE(client.send(get_request("/boom")));
+  auto res = client.read_response();
+  REQUIRE(res);
+  CHECK(res->status == 500);
+  CHECK(res->body == R"({"error":{"code":"http.internal","message":"internal error"}})");
+  REQUIRE(client.send(get_request("/ok")));
+  auto next = client.read_response();
+  REQUIRE(next);
+  CHECK(next->status == 200);
+  CHECK(srv.metrics_text().find(R"(yuer_http_requests_total{route="boom",status="500"} 1)") != std::string::npos);
+}
+
+Route slow_route(std::chrono::milliseconds delay, std::atomic<int>* entered) {
+  Route r;
+  r.path = "/slow";
+  r.label = "slow";
+  r.handler = [delay, entered](http::Request req) { return reply_slowly(std::move(req), delay, entered); };
+  return r;
+}
+
+bool wait_until(const std::atomic<int>& v, int n, std::chrono::milliseconds bound = 5s) {
+  auto end = std::chrono::steady_clock::now() + bound;
+  while (v.load() < n) {
+    if (std::chrono::steady_clock::now() > end) return false;
+    std::this_thread::sleep_for(5ms);
+  }
+  return true;
+}
+
+TEST_CASE("http server stop lets an in-flight request finish", "[net][http_server]") {
+  std::atomic<int> entered{0};
+  TestServer srv(ServerSettings{}, {slow_route(200ms, &entered), text_route("/a", Match::kExact, "a")});
+  RawClient client(srv.port());
+  REQUIRE(client.send(get_request("/slow")));
+  REQUIRE(wait_until(entered, 1));
+
+  srv.begin_stop(10s);
+  auto res = client.read_response();
+  REQUIRE(res);
+  CHECK(res->status == 200);
+  CHECK(res->body == "slow");
+  CHECK(res->head.find("connection: close") != std::string::npos);
+  CHECK(srv.stop(10s));
+  CHECK(srv.server().connection_count() == 0);
+  RawClient late(srv.port());
+  CHECK((!late.connected() || late.closed_within(5s)));
+}
+
+TEST_CASE("http server stop cancels a request still running after the grace period", "[net][http_server]") {
+  std::atomic<int> entered{0};
+  TestServer srv(ServerSettings{}, {slow_route(60s, &entered)});
+  RawClient client(srv.port());
+  REQUIRE(client.send(get_request("/slow")));
+  REQUIRE(wait_until(entered, 1));
+  CHECK(srv.stop(100ms, 10s));
+  CHECK(client.closed_within(5s));
+  CHECK(srv.server().connection_count() == 0);
+}
+
+TEST_CASE("http server stop closes idle keep-alive connections without waiting for grace", "[net][http_server]") {
+  TestServer srv(ServerSettings{}, {text_route("/a", Match::kExact, "a")});
+  RawClient client(srv.port());
+  REQUIRE(client.send(get_request("/a")));
+  REQUIRE(client.read_response());
+  RawClient silent(srv.port());  // connected, never sent a byte
+  REQUIRE(srv.wait_for_connections(2));
+  CHECK(srv.stop(10min, 10s));  // the bound is far below the grace
+  CHECK(client.closed_within(5s));
+  CHECK(silent.closed_within(5s));
+}
+
+TEST_CASE("http server counts requests by route and status", "[net][http_server]") {
+  TestServer srv(ServerSettings{}, routing_table());
+  for (const char* target : {"/healthz", "/healthz", "/api/x", "/missing"}) {
+    auto res = http_request(http::Verb::get, srv.url(target), {}, {}, 5s);
+    INFO(error_text(res));
+    REQUIRE(res.has_value());
+  }
+  const std::string text = srv.metrics_text();
+  CAPTURE(text);
+  CHECK(text.find(R"(yuer_http_requests_total{route="healthz",status="200"} 2)") != std::string::npos);
+  CHECK(text.find(R"(yuer_http_requests_total{route="api",status="200"} 1)") != std::string::npos);
+  CHECK(text.find(R"(yuer_http_requests_total{route="unknown",status="404"} 1)") != std::string::npos);
+  CHECK(text.find("# TYPE yuer_http_connections gauge") != std::string::npos);
+}
+
+bool ipv6_loopback_available() {
+  std::ifstream f("/proc/net/if_inet6");
+  std::string line;
+  while (std::getline(f, line))
+    if (line.rfind("00000000000000000000000000000001", 0) == 0) return true;
+  return false;
+}
+
+TEST_CASE("http server listen accepts literals and localhost, rejects the rest", "[net][http_server]") {
+  auto [listen, ok] = GENERATE(table<std::string, bool>({
+      {"127.0.0.1:0", true},
+      {"localhost:0", true},
+      {"0.0.0.0:0", true},
+      {"[::1]:0", true},
+      {"::1:0", true},
+      {"127.0.0.1", false},
+      {"127.0.0.1:", false},
+      {"127.0.0.1:65536", false},
+      {"127.0.0.1:http", false},
+      {"example.com:80", false},
+      {"999.1.1.1:80", false},
+      {":80", false},
+  }));
+  CAPTURE(listen);
+  if (listen.find(':') != listen.rfind(':') && !ipv6_loopback_available()) return;
+  asio::io_context ioc;
+  metrics::Registry registry;
+  ServerSettings s;
+  s.listen = listen;
+  HttpServer server(ioc, s, registry);
+  auto ep = server.listen();
+  INFO(error_text(ep));
+  CHECK(ep.has_value() == ok);
+  if (!ep) {
+    CHECK(ep.error().code == "server.listen");
+    CHECK(ep.error().message.rfind("cannot listen on " + listen + ": ", 0) == 0);
+  }
+}
+
+TEST_CASE("http server listen reports a port already in use", "[net][http_server]") {
+  TestServer first(ServerSettings{}, {});
+  asio::io_context ioc;
+  metrics::Registry registry;
+  ServerSettings s;
+  s.listen = "127.0.0.1:" + std::to_string(first.port());
+  HttpServer second(ioc, s, registry);
+  auto ep = second.listen();
+  REQUIRE_FALSE(ep.has_value());
+  CHECK(ep.error().code == "server.listen");
+  CHECK(ep.error().message.find("cannot listen on " + s.listen + ": ") == 0);
+}
+
+}  // namespace
+}  // namespace yuer::net
