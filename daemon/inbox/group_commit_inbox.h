@@ -1,6 +1,7 @@
 // GroupCommitInbox: the Inbox implementation. accept() calls from many connections are gathered
 // into one batch per store transaction (group commit), so the store keeps up under load while no
-// event is acknowledged before its batch is committed.
+// event is acknowledged before its batch is committed. Invariant: at most one store transaction
+// is in flight; events arriving meanwhile wait for the next one.
 #pragma once
 
 #include "daemon/base/metrics.h"
@@ -16,20 +17,36 @@
 namespace yuer::inbox {
 
 struct Settings {
-  std::size_t max_batch = 2048;  // events per transaction at most
+  std::size_t max_batch = 2048;  // events per transaction at most (0 is treated as 1)
 };
 
 class GroupCommitInbox final : public model::Inbox {
  public:
   // `io` is the io thread's executor (accept() is called there and completes there);
-  // `store_pool` runs the store calls. `store`, `store_pool` and `metrics` must outlive this object.
+  // `store_pool` runs the store calls; `store` is touched only from it. Registers in `metrics`:
+  // yuer_store_commit_seconds, yuer_store_commit_batch_events (histograms),
+  // yuer_store_commit_batches_total, yuer_store_commit_failures_total (counters) and the gauge
+  // yuer_inbox_pending (which stays safe to scrape after this object is gone).
+  // Lifetime: `store`, `store_pool` and `metrics` must outlive this object, and `store_pool` must
+  // keep running until every accept() has completed.
   GroupCommitInbox(boost::asio::any_io_executor io, boost::asio::thread_pool& store_pool, store::InboxStore& store,
                    metrics::Registry& metrics, Settings settings = {});
+  // Requires: pending() == 0, i.e. every accept() has completed (the daemon stops the HTTP server
+  // and waits for in-flight requests first). A commit runs only while some accept() waits for it,
+  // so none is then in flight and nothing refers to `store` any more. Violations are logged; the
+  // shared state stays alive until its last commit ends, but `store` and `store_pool` must too.
   ~GroupCommitInbox() override;
 
+  // Queues `event` for the next batch and completes after that batch's transaction committed:
+  // with the row id (and duplicate=true with the existing row's id for a repeated (receiver,
+  // dedupe_key), also within one batch). When the store throws StoreError, every event of that
+  // batch fails with Error{"store.unavailable", message naming the StoreError code} and none is
+  // stored; the next batch tries again. Any other exception from the store is rethrown here, in
+  // every accept() of its batch. Not cancellable: once queued, the event's commit runs to its end.
+  // Call on the io thread; completes on the io thread.
   boost::asio::awaitable<Result<model::Accepted>> accept(model::InboundEvent event) override;
 
-  // Events waiting for or inside a commit right now.
+  // Events waiting for or inside a commit right now. Safe to call from any thread.
   std::size_t pending() const;
 
  private:
