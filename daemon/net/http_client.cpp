@@ -131,9 +131,9 @@ Result<ClientResponse> http_request(http::Verb method, const std::string& url, s
     auto target = parse_url(url);
     if (!target) return target.error();
     auto deadline = std::chrono::steady_clock::now() + timeout;
-    asio::io_context ioc;
     std::optional<Result<ClientResponse>> result;
     std::exception_ptr failure;
+    asio::io_context ioc;  // destroyed first: a still-pending completion handler never runs
     asio::co_spawn(ioc, exchange(method, std::move(*target), std::move(body), std::move(headers), deadline),
                    [&](std::exception_ptr e, Result<ClientResponse> r) {
                      failure = e;

@@ -47,7 +47,9 @@ struct Route {
 
 class HttpServer {
  public:
-  // `ioc` and `metrics` must outlive the server.
+  // `ioc` and `metrics` must outlive the server. Call everything except connection_count() on
+  // the io thread, or before the io_context runs. Destroy the server after stop() has completed
+  // (or once the io_context no longer runs); coroutines still running keep the internals alive.
   HttpServer(boost::asio::io_context& ioc, ServerSettings settings, metrics::Registry& metrics);
   ~HttpServer();
 
@@ -62,7 +64,10 @@ class HttpServer {
   void start();
 
   // Stops accepting, lets in-flight requests finish until `grace` passes, then closes what is
-  // left. Completes when every connection is closed.
+  // left. Completes when every connection is closed. Connections idle between requests close at
+  // once; responses written meanwhile carry "Connection: close". After `grace`, handlers get
+  // terminal cancellation (a handler awaiting something that ignores it delays completion).
+  // Co_await on the io thread; calling it again is harmless.
   awaitable<void> stop(std::chrono::milliseconds grace);
 
   std::size_t connection_count() const;

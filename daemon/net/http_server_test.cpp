@@ -5,6 +5,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <ifaddrs.h>
+
 #include <cstdio>
 #include <fstream>
 
@@ -298,6 +300,49 @@ TEST_CASE("http server counts requests by route and status", "[net][http_server]
   CHECK(text.find(R"(yuer_http_requests_total{route="api",status="200"} 1)") != std::string::npos);
   CHECK(text.find(R"(yuer_http_requests_total{route="unknown",status="404"} 1)") != std::string::npos);
   CHECK(text.find("# TYPE yuer_http_connections gauge") != std::string::npos);
+}
+
+// An IPv4 address of this host outside 127.0.0.0/8, or "" if it has none.
+std::string non_loopback_ipv4() {
+  ifaddrs* list = nullptr;
+  if (::getifaddrs(&list) != 0) return {};
+  std::string found;
+  for (auto* i = list; i && found.empty(); i = i->ifa_next) {
+    if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET) continue;
+    auto a = reinterpret_cast<sockaddr_in*>(i->ifa_addr)->sin_addr;
+    if ((ntohl(a.s_addr) >> 24) == 127) continue;
+    char buf[INET_ADDRSTRLEN];
+    if (::inet_ntop(AF_INET, &a, buf, sizeof buf)) found = buf;
+  }
+  ::freeifaddrs(list);
+  return found;
+}
+
+TEST_CASE("http server serves loopback_only routes to loopback peers only", "[net][http_server]") {
+  ServerSettings s;
+  s.listen = "0.0.0.0:0";
+  auto local = text_route("/local", Match::kExact, "local");
+  local.loopback_only = true;
+  TestServer srv(s, {local, text_route("/open", Match::kExact, "open")});
+  const std::string other = non_loopback_ipv4();
+  auto [peer, target, status] = GENERATE(table<std::string, std::string, unsigned>({
+      {"127.0.0.1", "/local", 200},
+      {"127.0.0.1", "/open", 200},
+      {"other", "/local", 403},
+      {"other", "/open", 200},
+  }));
+  CAPTURE(peer, target, other);
+  if (peer == "other" && other.empty()) {
+    WARN("no non-loopback IPv4 address on this host; case skipped");
+    return;
+  }
+  RawClient client(srv.port(), 5s, peer == "other" ? other.c_str() : peer.c_str());
+  REQUIRE(client.connected());
+  REQUIRE(client.send(get_request(target)));
+  auto res = client.read_response();
+  REQUIRE(res);
+  CHECK(res->status == status);
+  if (status == 403) CHECK(client.closed_within(5s));
 }
 
 bool ipv6_loopback_available() {

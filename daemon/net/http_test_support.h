@@ -73,8 +73,9 @@ inline Route text_route(std::string path, Route::Match match, std::string label,
 
 class TestServer {
  public:
+  // Listens on 127.0.0.1:0 unless `settings.listen` was changed from its default.
   TestServer(ServerSettings settings, std::vector<Route> routes) {
-    settings.listen = "127.0.0.1:0";
+    if (settings.listen == ServerSettings{}.listen) settings.listen = "127.0.0.1:0";
     server_.emplace(ioc_, std::move(settings), registry_);
     for (auto& r : routes) server_->add_route(std::move(r));
     auto ep = server_->listen();
@@ -136,13 +137,14 @@ struct RawResponse {
 
 class RawClient {
  public:
-  explicit RawClient(unsigned short port, std::chrono::milliseconds wait = 5s) : wait_(wait) {
+  explicit RawClient(unsigned short port, std::chrono::milliseconds wait = 5s, const char* ipv4 = "127.0.0.1")
+      : wait_(wait) {
     fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
     if (fd_ < 0) throw std::runtime_error("socket() failed");
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
     addr.sin_port = htons(port);
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::inet_pton(AF_INET, ipv4, &addr.sin_addr) != 1) throw std::runtime_error("bad IPv4 address");
     connected_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
   }
   RawClient(const RawClient&) = delete;
