@@ -155,9 +155,9 @@ int main(int argc, char** argv) {
   if (const char* f = std::getenv("YUER_ADMIN_TOKEN_FILE")) g.token_file = f;
   if (g.token_file.empty()) g.token_file = "var/secrets/admin_token";
   if (const char* u = std::getenv("YUER_URL")) g.url = u;
-  cli.add_option("--url", g.url, "admin API base URL (env YUER_URL)", true);
-  cli.add_option("--token-file", g.token_file, "file holding the admin token (env YUER_ADMIN_TOKEN_FILE)", true);
-  cli.add_option("--tz", g.tz, "time zone for displayed times", true);
+  cli.add_option("--url", g.url, "admin API base URL (env YUER_URL)")->capture_default_str();
+  cli.add_option("--token-file", g.token_file, "file holding the admin token (env YUER_ADMIN_TOKEN_FILE)")->capture_default_str();
+  cli.add_option("--tz", g.tz, "time zone for displayed times")->capture_default_str();
 
   auto* status = cli.add_subcommand("status", "show whether yuerd is up");
   status->add_flag("--json", g.json_out, "print JSON");
@@ -168,7 +168,7 @@ int main(int argc, char** argv) {
   auto* inbox_list = inbox->add_subcommand("list", "list stored callbacks, newest first");
   inbox_list->add_option("--receiver", io.receiver, "only this receiver (app, bot/<name>)");
   inbox_list->add_option("--kind", io.kind, "only this kind (text, event:change_external_chat, ...)");
-  inbox_list->add_option("--limit", io.limit, "rows to show (1-1000)", true)->check(CLI::Range(1, 1000));
+  inbox_list->add_option("--limit", io.limit, "rows to show (1-1000)")->capture_default_str()->check(CLI::Range(1, 1000));
   inbox_list->add_option("--after-id", io.after_id, "rows with a larger id only")->check(CLI::NonNegativeNumber);
   inbox_list->add_flag("--oldest-first", io.oldest_first, "oldest first");
   inbox_list->add_flag("--payload", io.payload, "include the decrypted payload (personal data: handle with care)");

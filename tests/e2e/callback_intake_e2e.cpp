@@ -26,8 +26,8 @@ std::int64_t now_s() { return static_cast<std::int64_t>(std::time(nullptr)); }
 net::ClientResponse must_send(Verb verb, const std::string& url, const std::string& body = {},
                               std::vector<std::pair<std::string, std::string>> headers = {}) {
   auto rsp = net::http_request(verb, url, body, std::move(headers));
-  INFO(url);
-  REQUIRE(rsp);
+  INFO(url << (rsp ? "" : " -> " + rsp.error().message));
+  REQUIRE(rsp.has_value());
   return *rsp;
 }
 
