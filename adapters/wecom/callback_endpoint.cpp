@@ -98,8 +98,12 @@ http::Response CallbackEndpoint::reject(const http::Request& req, const Error& e
                    {{"receiver", config_.name}, {"reason", reason_of(e.code)}})
       .inc();
   // The code and message never hold the payload or a secret; the query is not logged either.
-  spdlog::warn("callback rejected receiver={} code={} reason={}", config_.name, e.code, e.message);
-  return http::make_error(req, status_for(e.code), e.code, e.message);
+  const auto status = status_for(e.code);
+  spdlog::log(status == http::Status::service_unavailable ? spdlog::level::err : spdlog::level::warn,
+              "callback {} receiver={} code={} reason={}",
+              status == http::Status::service_unavailable ? "not stored, WeCom will retry" : "rejected",
+              config_.name, e.code, e.message);
+  return http::make_error(req, status, e.code, e.message);
 }
 
 awaitable<http::Response> CallbackEndpoint::handle(http::Request req) {

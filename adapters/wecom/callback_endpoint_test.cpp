@@ -1,0 +1,178 @@
+// CallbackEndpoint with a recording Inbox: what is acknowledged, what is stored, what is refused.
+#include "adapters/wecom/callback_endpoint.h"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/use_future.hpp>
+#include <catch2/catch.hpp>
+
+#include <vector>
+
+using namespace yuer;
+using namespace yuer::adapters::wecom;
+
+namespace {
+
+constexpr const char* kToken = "QDG6eK";
+constexpr const char* kKey = "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C";
+constexpr const char* kCorp = "wx5823bf96d3bd56c7";
+
+// Records every accepted event; fails while `fail_next` > 0, like a full disk.
+class RecordingInbox final : public model::Inbox {
+ public:
+  boost::asio::awaitable<Result<model::Accepted>> accept(model::InboundEvent event) override {
+    if (fail_next > 0) {
+      --fail_next;
+      co_return fail("store.unavailable", "store.full: disk full");
+    }
+    for (std::size_t i = 0; i < events.size(); ++i)
+      if (events[i].dedupe_key == event.dedupe_key) co_return model::Accepted{static_cast<std::int64_t>(i + 1), true};
+    events.push_back(std::move(event));
+    co_return model::Accepted{static_cast<std::int64_t>(events.size()), false};
+  }
+  std::vector<model::InboundEvent> events;
+  int fail_next = 0;
+};
+
+struct Harness {
+  ManualClock clock{1409659813};
+  metrics::Registry metrics;
+  RecordingInbox inbox;
+  std::unique_ptr<CallbackEndpoint> endpoint;
+  MsgCrypt crypt = MsgCrypt::create(kToken, kKey, kCorp).value();
+
+  Harness() {
+    ReceiverConfig c{"app", "app", EnvelopeFormat::kXml, kToken, kKey, kCorp, 300, 1000};
+    endpoint = CallbackEndpoint::create(c, inbox, clock, metrics).value();
+  }
+
+  http::Response send(http::Verb verb, const std::string& target, const std::string& body = {}) {
+    http::Request req{verb, target, 11};
+    req.body() = body;
+    req.prepare_payload();
+    boost::asio::io_context ioc;
+    auto fut = boost::asio::co_spawn(ioc, endpoint->handle(std::move(req)), boost::asio::use_future);
+    ioc.run();
+    return fut.get();
+  }
+
+  std::pair<std::string, std::string> signed_post(const std::string& plain, const std::string& nonce) {
+    std::string ts = std::to_string(clock.unix_seconds());
+    std::string enc = crypt.encrypt(plain);
+    return {"/wecom/callback/app?msg_signature=" + crypt.signature(ts, nonce, enc) + "&timestamp=" + ts +
+                "&nonce=" + nonce,
+            "<xml><ToUserName><![CDATA[" + std::string(kCorp) + "]]></ToUserName><Encrypt><![CDATA[" + enc +
+                "]]></Encrypt></xml>"};
+  }
+};
+
+const std::string kText =
+    "<xml><ToUserName><![CDATA[wx5823bf96d3bd56c7]]></ToUserName>\n<FromUserName><![CDATA[mycreate]]></FromUserName>\n"
+    "<CreateTime>1409659813</CreateTime>\n<MsgType><![CDATA[text]]></MsgType>\n<Content><![CDATA[hello]]></Content>\n"
+    "<MsgId>4561255354251345929</MsgId>\n<AgentID>218</AgentID>\n</xml>";
+
+}  // namespace
+
+TEST_CASE("official V1 GET and POST vectors pass through the endpoint", "[adapters][wecom][callback]") {
+  Harness h;
+  h.clock.set_unix_seconds(1409659589);
+  auto get = h.send(http::Verb::get,
+                    "/wecom/callback/app?msg_signature=5c45ff5e21c57e6ad56bac8758b79b1d9ac89fd3&timestamp=1409659589"
+                    "&nonce=263014780&echostr=P9nAzCzyDtyTWESHep1vC5X9xho%2FqYX3Zpb4yKa9SKld1DsH3Iyt3tP3zNdtp%2B4RPc"
+                    "s8TgAE7OaBO%2BFZXvnaqQ%3D%3D");
+  CHECK(get.result_int() == 200);
+  CHECK(get.body() == "1616140317555161061");
+
+  h.clock.set_unix_seconds(1409659813);
+  const std::string encrypt =
+      "RypEvHKD8QQKFhvQ6QleEB4J58tiPdvo+rtK1I9qca6aM/wvqnLSV5zEPeusUiX5L5X/0lWfrf0QADHHhGd3QczcdCUpj911L3vg3W/"
+      "sYYvuJTs3TUUkSUXxaccAS0qhxchrRYt66wiSpGLYL42aM6A8dTT+6k4aSknmPj48kzJs8qLjvd4Xgpue06DOdnLxAUHzM6+kDZ+"
+      "HMZfJYuR+LtwGc2hgf5gsijff0ekUNXZiqATP7PF5mZxZ3Izoun1s4zG4LUMnvw2r+KqCKIw+3IQH03v+BCA9nMELNqbSf6tiWSrXJB3L"
+      "AVGUcallcrw8V2t9EL4EhzJWrQUax5wLVMNS0+rUPA3k22Ncx4XXZS9o0MBH27Bo6BpNelZpS+/uh9KsNlY6bHCmJU9p8g7m3fVKn28H3K"
+      "DYA5Pl/T8Z1ptDAVe0lXdQ2YoyyH2uyPIGHBZZIs2pDBS8R07+qN+E7Q==";
+  auto post = h.send(http::Verb::post,
+                     "/wecom/callback/app?msg_signature=477715d11cdb4164915debcba66cb864d751f3e6&timestamp=1409659813"
+                     "&nonce=1372623149",
+                     "<xml><ToUserName><![CDATA[wx5823bf96d3bd56c7]]></ToUserName><Encrypt><![CDATA[" + encrypt +
+                         "]]></Encrypt><AgentID><![CDATA[218]]></AgentID></xml>");
+  CHECK(post.result_int() == 200);
+  CHECK(post.body().empty());
+  REQUIRE(h.inbox.events.size() == 1);
+  const auto& e = h.inbox.events[0];
+  CHECK(e.payload == kText);
+  CHECK(e.dedupe_key == "msg:4561255354251345929");
+  CHECK(e.kind == "text");
+  CHECK(e.from_user == "mycreate");
+  CHECK(e.created_at == 1409659813);
+  CHECK(e.receiver == "app");
+}
+
+TEST_CASE("a store failure answers 503 and the retry is then stored", "[adapters][wecom][callback]") {
+  Harness h;
+  h.inbox.fail_next = 1;
+  auto [target, body] = h.signed_post(kText, "1");
+  CHECK(h.send(http::Verb::post, target, body).result_int() == 503);
+  CHECK(h.inbox.events.empty());
+  // The same signed request again is not mistaken for an acknowledged replay.
+  CHECK(h.send(http::Verb::post, target, body).result_int() == 200);
+  CHECK(h.inbox.events.size() == 1);
+  // And once acknowledged, a replay is answered without reaching the inbox.
+  h.inbox.fail_next = 1;
+  CHECK(h.send(http::Verb::post, target, body).result_int() == 200);
+  CHECK(h.inbox.fail_next == 1);
+  CHECK(h.metrics.render().find("result=\"replay\"} 1") != std::string::npos);
+}
+
+TEST_CASE("refusals by status and reason", "[adapters][wecom][callback]") {
+  Harness h;
+  auto [target, body] = h.signed_post(kText, "1");
+  struct Case {
+    const char* label;
+    http::Verb verb;
+    std::string target;
+    std::string body;
+    unsigned status;
+    const char* code;
+  };
+  std::vector<Case> cases = {
+      {"PUT", http::Verb::put, target, body, 405, "callback.bad_method"},
+      {"no query", http::Verb::post, "/wecom/callback/app", body, 400, "callback.bad_query"},
+      {"short signature", http::Verb::post, "/wecom/callback/app?msg_signature=ab&timestamp=1&nonce=1", body, 400,
+       "callback.bad_query"},
+      {"timestamp not a number", http::Verb::post,
+       "/wecom/callback/app?msg_signature=" + std::string(40, 'a') + "&timestamp=12x&nonce=1", body, 400,
+       "callback.bad_query"},
+      {"empty body", http::Verb::post, target, "", 400, "callback.bad_envelope"},
+      {"GET without echostr", http::Verb::get, target, "", 400, "callback.bad_query"},
+  };
+  for (const auto& c : cases) {
+    CAPTURE(c.label);
+    auto rsp = h.send(c.verb, c.target, c.body);
+    CHECK(rsp.result_int() == c.status);
+    CHECK(rsp.body().find(c.code) != std::string::npos);
+  }
+  CHECK(h.inbox.events.empty());
+}
+
+TEST_CASE("signed but unparseable payloads are refused, not stored", "[adapters][wecom][callback]") {
+  Harness h;
+  auto [target, body] = h.signed_post("<xml><Content>no MsgType</Content></xml>", "7");
+  auto rsp = h.send(http::Verb::post, target, body);
+  CHECK(rsp.result_int() == 400);
+  CHECK(rsp.body().find("callback.bad_payload") != std::string::npos);
+  CHECK(h.inbox.events.empty());
+}
+
+TEST_CASE("rekey swaps secrets; bad new secrets keep the old ones", "[adapters][wecom][callback]") {
+  Harness h;
+  CHECK_FALSE(h.endpoint->rekey("tok", "short").has_value());
+  auto [target, body] = h.signed_post(kText, "1");
+  CHECK(h.send(http::Verb::post, target, body).result_int() == 200);
+  const std::string new_key = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG";
+  REQUIRE(h.endpoint->rekey("NewToken", new_key).has_value());
+  auto [t2, b2] = h.signed_post(kText, "2");  // still signed with the old secrets
+  CHECK(h.send(http::Verb::post, t2, b2).result_int() == 403);
+  h.crypt = MsgCrypt::create("NewToken", new_key, kCorp).value();
+  auto [t3, b3] = h.signed_post(kText, "3");
+  CHECK(h.send(http::Verb::post, t3, b3).result_int() == 200);
+}
