@@ -163,7 +163,7 @@ TEST_CASE("signed but unparseable payloads are refused, not stored", "[adapters]
   CHECK(h.inbox.events.empty());
 }
 
-TEST_CASE("rekey swaps secrets; bad new secrets keep the old ones", "[adapters][wecom][callback]") {
+TEST_CASE("rekey swaps secrets, bad new secrets keep the old ones", "[adapters][wecom][callback]") {
   Harness h;
   CHECK_FALSE(h.endpoint->rekey("tok", "short").has_value());
   auto [target, body] = h.signed_post(kText, "1");

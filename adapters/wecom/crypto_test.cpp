@@ -206,7 +206,7 @@ TEST_CASE("V5: the robot JSON reply envelope carries the published encrypt and m
   CHECK(*back == str(v, "plaintext"));
 }
 
-TEST_CASE("V4: a key ending in Q decodes like the one ending in R; receiveid rust", "[adapters][wecom][crypto]") {
+TEST_CASE("V4: a key ending in Q decodes like the one ending in R, receiveid rust", "[adapters][wecom][crypto]") {
   const json v = load_vector("v4.json");
   const std::string key_q = str(v, "encoding_aes_key");
   const std::string key_r = str(v, "encoding_aes_key_twin");

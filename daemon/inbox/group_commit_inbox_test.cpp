@@ -237,7 +237,7 @@ TEST_CASE("events arriving while a commit runs wait for the next batch, in order
   CHECK(calls.size() >= kPerConnection);
 }
 
-TEST_CASE("a batch the store cannot commit fails as store.unavailable and stores nothing; later batches succeed",
+TEST_CASE("a batch the store cannot commit fails as store.unavailable and stores nothing, later batches succeed",
           "[inbox]") {
   Rig rig;
   rig.recording->fail_first(1, RecordingStore::Fault::kStoreFull);

@@ -405,8 +405,9 @@ awaitable<void> accept_loop(std::shared_ptr<State> self) {
       continue;
     }
     if (self->conns.size() >= self->settings.max_connections) {
-      sock.close(ec);
+      // Count first: a client that sees the close may read the metric at once.
       self->rejected.inc();
+      sock.close(ec);
       continue;
     }
     sock.set_option(tcp::no_delay(true), ec);

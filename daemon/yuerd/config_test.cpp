@@ -409,7 +409,7 @@ TEST_CASE("minimal config loads with defaults and resolves paths", "[yuerd][conf
   CHECK(s.log_level == spdlog::level::info);
 }
 
-TEST_CASE("full config fills every field; secrets come from file, env and credential", "[yuerd][config]") {
+TEST_CASE("full config fills every field, secrets come from file, env and credential", "[yuerd][config]") {
   const std::string toml = R"(
 [server]
 listen = "[::1]:8443"

@@ -232,7 +232,7 @@ TEST_CASE("intelligent-robot JSON callbacks are stored once per msgid", "[e2e][c
   CHECK(d.stop() == 0);
 }
 
-TEST_CASE("admin API and yuerctl list the inbox; secrets never reach the log", "[e2e][admin]") {
+TEST_CASE("admin API and yuerctl list the inbox, secrets never reach the log", "[e2e][admin]") {
   YuerdFixture d;
   d.start();
   auto crypt = d.app_crypt();
