@@ -31,10 +31,12 @@ class GroupCommitInbox final : public model::Inbox {
   // keep running until every accept() has completed.
   GroupCommitInbox(boost::asio::any_io_executor io, boost::asio::thread_pool& store_pool, store::InboxStore& store,
                    metrics::Registry& metrics, Settings settings = {});
-  // Requires: pending() == 0, i.e. every accept() has completed (the daemon stops the HTTP server
-  // and waits for in-flight requests first). A commit runs only while some accept() waits for it,
-  // so none is then in flight and nothing refers to `store` any more. Violations are logged; the
-  // shared state stays alive until its last commit ends, but `store` and `store_pool` must too.
+  // Requires: pending() == 0: no event waits for or is inside a commit, which holds once every
+  // accept() has completed (the daemon stops the HTTP server and waits for in-flight requests
+  // first). A commit runs only while some event is pending, so nothing refers to `store` or
+  // `store_pool` any more; waiters whose completion is already posted hold no reference to this
+  // object. A violation is logged; the queue then stays alive until its last commit ends, which
+  // still needs `store` and `store_pool`.
   ~GroupCommitInbox() override;
 
   // Queues `event` for the next batch and completes after that batch's transaction committed:

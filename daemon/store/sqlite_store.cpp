@@ -25,6 +25,14 @@ constexpr const char* kInsertInbox =
 constexpr const char* kCountDelivery =
     "UPDATE inbox SET deliveries = deliveries + 1 WHERE receiver = ?1 AND dedupe_key = ?2 RETURNING id";
 
+// Checkpoint the WAL every ~40 MB instead of SQLite's default ~4 MB. Inserts with random dedupe
+// keys ("sha256:" events) dirty a different index page per row, so each commit appends many pages;
+// checkpointing less often writes a page rewritten by several commits once. Measured with 256-row
+// batches of random keys: 2x the rows/s and 1.4x rows per CPU-second; sequential MsgIds unchanged.
+// journal_size_limit trims the WAL file back after a checkpoint following a burst.
+constexpr int kWalAutocheckpointPages = 10000;
+constexpr int kJournalSizeLimitBytes = 64 * 1024 * 1024;
+
 int user_version(SQLite::Database& db) { return db.execAndGet("PRAGMA user_version").getInt(); }
 
 bool in_transaction(SQLite::Database& db) { return sqlite3_get_autocommit(db.getHandle()) == 0; }
@@ -248,6 +256,8 @@ Result<std::unique_ptr<Store>> open_sqlite_store(const Settings& settings) {
         return fail("store.open", fmt::format("{}: cannot switch to WAL journal mode (got \"{}\"); is the folder on "
                                               "a local file system?",
                                               path, mode));
+      db->exec(fmt::format("PRAGMA wal_autocheckpoint = {}", kWalAutocheckpointPages));
+      db->exec(fmt::format("PRAGMA journal_size_limit = {}", kJournalSizeLimitBytes));
     }
     db->exec("PRAGMA synchronous = " + settings.synchronous);
     db->exec("PRAGMA foreign_keys = ON");

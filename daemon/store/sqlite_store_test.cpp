@@ -5,10 +5,12 @@
 #include "daemon/store/store_testing.h"
 
 #include <catch2/catch.hpp>
+#include <fmt/format.h>
 #include <sqlite3.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <sys/resource.h>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -19,6 +21,14 @@
 
 namespace yuer::store {
 namespace {
+
+// CPU time of the whole process (all threads), to read the benchmarks on a busy machine.
+double cpu_seconds() {
+  rusage u{};
+  ::getrusage(RUSAGE_SELF, &u);
+  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+         static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+}
 
 using testing::make_event;
 using testing::TempDir;
@@ -74,6 +84,7 @@ TEST_CASE("open creates the folder, migrates once, and a reopen keeps data and v
     CHECK(as_sqlite(*store).database().execAndGet("PRAGMA journal_mode").getString() == "wal");
     CHECK(as_sqlite(*store).database().execAndGet("PRAGMA foreign_keys").getInt() == 1);
     CHECK(as_sqlite(*store).database().execAndGet("PRAGMA synchronous").getInt() == 2);  // FULL
+    CHECK(as_sqlite(*store).database().execAndGet("PRAGMA wal_autocheckpoint").getInt() == 10000);
     store->insert_inbox({make_event("app", "msg:1"), make_event("app", "msg:2")});
   }
   // A second run of migration 0001 would fail on "table inbox already exists".
@@ -417,38 +428,54 @@ TEST_CASE("SQLite result codes map to store error codes", "[store]") {
   CHECK(store_error_code(sqlite_code) == expected);
 }
 
-// Throughput of insert_inbox with batches of 256 callback-sized rows. Not a pass/fail test:
+// Throughput of insert_inbox with batches of 256 callback-sized rows, for sequential MsgId keys
+// (text messages; what bench/ sends) and random "sha256:" keys (events). Not a pass/fail test:
 //   yuer_unit_tests "[.bench]"   (YUER_BENCH_DIR picks the folder; default: the temp folder)
+std::string bench_key(bool random, int i) {
+  if (!random) return "msg:" + std::to_string(7000000000000000000ULL + static_cast<unsigned long long>(i));
+  std::uint64_t z = 0x9e3779b97f4a7c15ULL * static_cast<std::uint64_t>(i + 1);  // splitmix64
+  std::string key = "sha256:";
+  for (int part = 0; part < 4; ++part) {
+    z += 0x9e3779b97f4a7c15ULL;
+    std::uint64_t x = z;
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+    key += fmt::format("{:016x}", x ^ (x >> 31));
+  }
+  return key;
+}
+
 TEST_CASE("bench: insert_inbox rows per second, batches of 256", "[.bench][store]") {
   constexpr int kBatch = 256;
   constexpr int kBatches = 800;
-  const std::string payload(600, 'x');  // about an encrypted-then-decrypted text callback
-  for (const char* sync : {"full", "normal"}) {
-    TempDir dir;
-    const char* bench_dir = std::getenv("YUER_BENCH_DIR");
-    const auto path = bench_dir ? std::string(bench_dir) + "/yuer-bench-" + sync + ".db" : dir.file("bench.db");
-    std::filesystem::remove(path);
-    std::filesystem::remove(path + "-wal");
-    std::filesystem::remove(path + "-shm");
-    auto settings = settings_at(path);
-    settings.synchronous = sync;
-    auto store = open_ok(settings);
-    std::vector<std::vector<model::InboundEvent>> batches(kBatches);
-    for (int b = 0; b < kBatches; ++b)
-      for (int i = 0; i < kBatch; ++i)
-        batches[b].push_back(make_event(i % 2 ? "app" : "bot/a", "msg:" + std::to_string(b * kBatch + i), "text", payload));
-    const auto start = std::chrono::steady_clock::now();
-    for (const auto& batch : batches) store->insert_inbox(batch);
-    const std::chrono::duration<double> took = std::chrono::steady_clock::now() - start;
-    std::cout << "insert_inbox synchronous=" << sync << ": " << kBatches * kBatch << " rows in " << took.count()
-              << " s = " << static_cast<long>(kBatches * kBatch / took.count()) << " rows/s, "
-              << static_cast<long>(kBatches / took.count()) << " commits/s (" << path << ")\n";
-    CHECK(store->count_inbox() == kBatches * kBatch);
-    if (bench_dir) {
+  const std::string payload(600, 'x');  // about a decrypted text callback
+  for (const bool random_keys : {false, true}) {
+    for (const char* sync : {"full", "normal"}) {
+      TempDir dir;
+      const char* bench_dir = std::getenv("YUER_BENCH_DIR");
+      const auto path = bench_dir ? std::string(bench_dir) + "/yuer-bench.db" : dir.file("bench.db");
+      for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
+      auto settings = settings_at(path);
+      settings.synchronous = sync;
+      auto store = open_ok(settings);
+      std::vector<std::vector<model::InboundEvent>> batches(kBatches);
+      for (int b = 0; b < kBatches; ++b)
+        for (int i = 0; i < kBatch; ++i)
+          batches[b].push_back(make_event("app", bench_key(random_keys, b * kBatch + i), "text", payload));
+      const double cpu_start = cpu_seconds();
+      const auto start = std::chrono::steady_clock::now();
+      for (const auto& batch : batches) store->insert_inbox(batch);
+      const std::chrono::duration<double> took = std::chrono::steady_clock::now() - start;
+      const double cpu = cpu_seconds() - cpu_start;
+      std::cout << fmt::format("insert_inbox keys={:10} synchronous={:6}: {} rows in {:.2f} s = {:.0f} rows/s, {:.0f} "
+                               "commits/s; {:.2f} CPU-s = {:.0f} rows per CPU-second ({})\n",
+                               random_keys ? "sha256" : "sequential", sync, kBatches * kBatch, took.count(),
+                               kBatches * kBatch / took.count(), kBatches / took.count(), cpu,
+                               kBatches * kBatch / cpu, path);
+      CHECK(store->count_inbox() == kBatches * kBatch);
       store.reset();
-      std::filesystem::remove(path);
-      std::filesystem::remove(path + "-wal");
-      std::filesystem::remove(path + "-shm");
+      if (bench_dir)
+        for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
     }
   }
 }
