@@ -313,6 +313,17 @@ echo "yuerd: $yuerd"
 echo "node:  $(command -v node >/dev/null && node --version || echo none)"
 echo "work folder: $work (stores and logs), request files: $reqdir"
 
+# What one synchronous write costs on the disk under test: the floor under every durable commit.
+fsync_probe() {
+  local t0 t1
+  t0=$(date +%s%N)
+  dd if=/dev/zero of="$work/fsync-probe" bs=4k count=200 oflag=dsync status=none
+  t1=$(date +%s%N)
+  rm -f "$work/fsync-probe"
+  awk -v ns=$((t1 - t0)) 'BEGIN { printf "%.2f ms", ns / 200 / 1e6 }'
+}
+echo "disk: one 4 KiB O_DSYNC write takes $(fsync_probe) on average (200 in a row, $(df --output=fstype "$work" | tail -1 | tr -d ' '))"
+
 count=$((max_rate * duration))
 warm_count=$((max_rate * warmup / 2 + 1000))
 for conns in $connections; do
