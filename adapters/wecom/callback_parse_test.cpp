@@ -268,6 +268,21 @@ TEST_CASE("envelopes: the Encrypt field is extracted or the body is refused", "[
   }
 }
 
+TEST_CASE("deeply nested bodies are handled without recursion", "[adapters][wecom][parse]") {
+  constexpr std::size_t kDepth = 200000;
+  std::string xml = "<xml><MsgType>text</MsgType>";
+  for (std::size_t i = 0; i < kDepth; ++i) xml += "<a>";
+  for (std::size_t i = 0; i < kDepth; ++i) xml += "</a>";
+  xml += "</xml>";
+  CHECK(code_of(parse_xml_payload(xml)) == "");
+  CHECK(code_of(extract_encrypted(EnvelopeFormat::kXml, xml)) == "callback.bad_envelope");
+
+  const std::string deep_json = R"({"msgtype":"text","x":)" + std::string(kDepth, '[') + std::string(kDepth, ']') + "}";
+  CHECK(code_of(parse_json_payload(deep_json)) == "");
+  CHECK(code_of(extract_encrypted(EnvelopeFormat::kJson, deep_json)) == "callback.bad_envelope");
+  CHECK(code_of(parse_json_payload(std::string(kDepth, '['))) == "callback.bad_payload");
+}
+
 TEST_CASE("error messages never echo the body", "[adapters][wecom][parse]") {
   const std::string secret = "SECRETPAYLOAD";
   const std::string bodies[] = {"<xml><Encrypt>" + secret, "<xml><" + secret + "/></xml>", "{\"" + secret + "\":1}",
