@@ -146,6 +146,8 @@ Result<ClientResponse> http_request(http::Verb method, const std::string& url, s
     return std::move(*result);
   } catch (const std::exception& e) {
     return Error{"http.protocol", std::string("request to ") + url + " failed: " + e.what()};
+  } catch (...) {
+    return Error{"http.protocol", "request to " + url + " failed"};
   }
 }
 

@@ -97,6 +97,7 @@ struct Conn {
   std::string head;  // formatted response head, reused
   bool idle = true;  // waiting for the first byte of a request: stop() closes it at once
   bool peer_loopback = false;
+  bool done = false;  // the session coroutine has ended; erasure is pending
 };
 
 bool is_loopback(const asio::ip::address& a) {
@@ -434,7 +435,7 @@ awaitable<void> stop_server(std::shared_ptr<State> self, milliseconds grace) {
   error_code ec;
   self->acceptor.close(ec);
   for (auto& c : self->conns)
-    if (c.idle) c.stream.close();
+    if (c.idle && !c.done) c.stream.close();
 
   asio::steady_timer wake(co_await asio::this_coro::executor);
   self->waiters.push_back(&wake);
@@ -445,6 +446,7 @@ awaitable<void> stop_server(std::shared_ptr<State> self, milliseconds grace) {
       // default) and close the sockets so reads and writes end too.
       self->forced = true;
       for (auto& c : self->conns) {
+        if (c.done) continue;
         c.cancel.emit(asio::cancellation_type::terminal);
         c.stream.close();
       }
@@ -474,6 +476,7 @@ void server_detail::State::launch(tcp::socket sock) {
 
 void server_detail::State::session_done(std::list<Conn>::iterator it, std::exception_ptr e) {
   log_task_end("http session", e, stopping);
+  it->done = true;
   // co_spawn still holds the cancellation slot while this handler runs; erase the connection (and
   // its signal) once the spawn has fully unwound.
   asio::post(acceptor.get_executor(), [self = shared_from_this(), it] {

@@ -8,6 +8,7 @@
 #include <ifaddrs.h>
 
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 
 namespace yuer::net {
@@ -146,6 +147,79 @@ TEST_CASE("http server answers pipelined requests in order", "[net][http_server]
     REQUIRE(res);
     CHECK(res->body == expected);
   }
+}
+
+awaitable<http::Response> reply_chunked(http::Request req) {
+  auto res = http::make_response(req, http::Status::ok, "chunked body");
+  res.chunked(true);
+  co_return res;
+}
+
+awaitable<http::Response> echo_body(http::Request req) {
+  co_return http::make_response(req, http::Status::ok, req.body());
+}
+
+TEST_CASE("http server assembles requests that arrive in pieces", "[net][http_server]") {
+  Route echo;
+  echo.path = "/echo";
+  echo.label = "echo";
+  echo.handler = [](http::Request req) { return echo_body(std::move(req)); };
+  TestServer srv(ServerSettings{}, {echo});
+  const std::string body = "0123456789abcdefghij";
+  const std::string request =
+      "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+  const std::string chunked_request = "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
+                                      "a\r\n0123456789\r\na\r\nabcdefghij\r\n0\r\n\r\n";
+  auto [label, wire, split] = GENERATE_COPY(table<std::string, std::string, std::size_t>({
+      {"inside the request line", request, 7},
+      {"inside the header", request, 30},
+      {"between header and body", request, request.size() - body.size()},
+      {"inside the body", request, request.size() - 5},
+      {"inside a chunk", chunked_request, chunked_request.size() - 20},
+      {"before the last chunk", chunked_request, chunked_request.size() - 5},
+  }));
+  CAPTURE(label);
+  RawClient client(srv.port());
+  for (int round = 0; round < 2; ++round) {  // the second round runs on a kept-alive connection
+    REQUIRE(client.send(wire.substr(0, split)));
+    std::this_thread::sleep_for(20ms);
+    REQUIRE(client.send(wire.substr(split)));
+    auto res = client.read_response();
+    REQUIRE(res);
+    CHECK(res->status == 200);
+    CHECK(res->body == body);
+  }
+}
+
+TEST_CASE("http server answers pipelined requests with bodies", "[net][http_server]") {
+  Route echo;
+  echo.path = "/echo";
+  echo.label = "echo";
+  echo.handler = [](http::Request req) { return echo_body(std::move(req)); };
+  TestServer srv(ServerSettings{}, {echo});
+  RawClient client(srv.port());
+  std::string wire;
+  for (const char* b : {"one", "", "three"})
+    wire += "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: " + std::to_string(std::strlen(b)) + "\r\n\r\n" + b;
+  REQUIRE(client.send(wire));
+  for (const char* expected : {"one", "", "three"}) {
+    auto res = client.read_response();
+    REQUIRE(res);
+    CHECK(res->body == expected);
+  }
+}
+
+TEST_CASE("http server writes chunked responses through Beast's serializer", "[net][http_server]") {
+  Route r;
+  r.path = "/chunked";
+  r.label = "chunked";
+  r.handler = [](http::Request req) { return reply_chunked(std::move(req)); };
+  TestServer srv(ServerSettings{}, {r});
+  auto res = http_request(http::Verb::get, srv.url("/chunked"), {}, {}, 5s);
+  INFO(error_text(res));
+  REQUIRE(res.has_value());
+  CHECK(res->status == 200);
+  CHECK(res->body == "chunked body");
 }
 
 TEST_CASE("http server sends 100 Continue when the client expects it", "[net][http_server]") {
