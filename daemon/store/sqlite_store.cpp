@@ -44,6 +44,12 @@ Error open_error(const SQLite::Exception& e, const std::string& path) {
   return fail("store.open", fmt::format("cannot open database {}: {}", path, e.what()));
 }
 
+Error too_new(const std::string& path, int version) {
+  return fail("store.too_new", fmt::format("{} has schema version {}, newer than this binary's {}; run a newer yuerd "
+                                           "or restore a backup",
+                                           path, version, latest_schema_version()));
+}
+
 // Applies every migration newer than the file's version in one IMMEDIATE transaction, so two
 // processes opening a fresh file cannot both migrate it.
 Result<void> migrate(SQLite::Database& db, const std::string& path) {
@@ -54,9 +60,7 @@ Result<void> migrate(SQLite::Database& db, const std::string& path) {
     SQLite::Transaction tx(db, SQLite::TransactionBehavior::IMMEDIATE);
     const int version = user_version(db);
     if (version > latest)
-      return fail("store.too_new", fmt::format("{} has schema version {}, newer than this binary's {}; run a newer "
-                                               "yuerd or restore a backup",
-                                               path, version, latest));
+      return too_new(path, version);
     if (version == latest) return {};
     for (const auto& m : all) {
       if (m.version <= version) continue;
@@ -242,9 +246,7 @@ Result<std::unique_ptr<Store>> open_sqlite_store(const Settings& settings) {
     const int version = user_version(*db);
     const int latest = latest_schema_version();
     if (version > latest)
-      return fail("store.too_new", fmt::format("{} has schema version {}, newer than this binary's {}; run a newer "
-                                               "yuerd or restore a backup",
-                                               path, version, latest));
+      return too_new(path, version);
     if (settings.read_only && version < latest)
       return fail("store.migrate", fmt::format("{} has schema version {} and needs migrating to {}, but it was opened "
                                                "read-only",
