@@ -113,8 +113,6 @@ int Daemon::run() {
     for (auto* c : stored) n += static_cast<double>(c->value());
     return n;
   });
-  metrics_.gauge("yuer_inbox_pending", "Callbacks waiting for their commit",
-                 [this] { return static_cast<double>(inbox_->pending()); });
 
   auto bound = server_->listen();
   if (!bound) {
