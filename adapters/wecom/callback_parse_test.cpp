@@ -4,6 +4,7 @@
 #include "adapters/wecom/callback_parse.h"
 
 #include "adapters/wecom/crypto.h"
+#include "adapters/wecom/vectors_testing.h"
 #include "daemon/base/secure.h"
 
 #include <catch2/catch.hpp>
@@ -21,17 +22,7 @@ namespace {
 using namespace yuer::adapters::wecom;
 using nlohmann::json;
 
-json load_vector(const std::string& name) {
-  const std::string path = std::string(YUER_SOURCE_DIR) + "/tests/vectors/wecom/" + name;
-  CAPTURE(path);
-  std::ifstream in(path, std::ios::binary);
-  REQUIRE(in);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  json v = json::parse(ss.str(), nullptr, false);
-  REQUIRE_FALSE(v.is_discarded());
-  return v;
-}
+using testing::load_vector;
 
 std::string vector_field(const std::string& file, const char* key) { return load_vector(file).at(key).get<std::string>(); }
 

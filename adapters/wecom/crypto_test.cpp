@@ -1,6 +1,7 @@
 // MsgCrypt against the published WeCom vectors (tests/vectors/wecom/*.json, reference §2), plus
 // crafted buffers, bad keys and seeded property tests (round trip, single-byte tampering).
 #include "adapters/wecom/crypto.h"
+#include "adapters/wecom/vectors_testing.h"
 
 #include "adapters/wecom/callback_parse.h"
 
@@ -22,17 +23,7 @@ namespace {
 using namespace yuer::adapters::wecom;
 using nlohmann::json;
 
-json load_vector(const std::string& name) {
-  const std::string path = std::string(YUER_SOURCE_DIR) + "/tests/vectors/wecom/" + name;
-  CAPTURE(path);
-  std::ifstream in(path, std::ios::binary);
-  REQUIRE(in);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  json v = json::parse(ss.str(), nullptr, false);
-  REQUIRE_FALSE(v.is_discarded());
-  return v;
-}
+using testing::load_vector;
 
 std::string str(const json& v, const char* key) { return v.at(key).get<std::string>(); }
 

@@ -8,7 +8,6 @@
 #include <catch2/catch.hpp>
 
 #include <chrono>
-#include <sys/resource.h>
 #include <iostream>
 #include <map>
 #include <mutex>
@@ -21,17 +20,10 @@
 namespace yuer::inbox {
 namespace {
 
-// CPU time of the whole process (all threads), to read the benchmarks on a busy machine.
-double cpu_seconds() {
-  rusage u{};
-  ::getrusage(RUSAGE_SELF, &u);
-  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
-         static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
-}
-
 namespace net = boost::asio;
 using store::testing::make_event;
 using store::testing::TempDir;
+using store::testing::cpu_seconds;
 
 // The store seam as the inbox sees it: records every batch, can fail the first ones, and hands
 // the rest to a real SQLite store. insert_inbox runs on the store thread, the test reads on the

@@ -10,7 +10,6 @@
 #include <unistd.h>
 
 #include <chrono>
-#include <sys/resource.h>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -22,16 +21,9 @@
 namespace yuer::store {
 namespace {
 
-// CPU time of the whole process (all threads), to read the benchmarks on a busy machine.
-double cpu_seconds() {
-  rusage u{};
-  ::getrusage(RUSAGE_SELF, &u);
-  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
-         static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
-}
-
 using testing::make_event;
 using testing::TempDir;
+using testing::cpu_seconds;
 
 std::unique_ptr<Store> open_ok(const Settings& settings) {
   auto opened = open_sqlite_store(settings);

@@ -4,6 +4,8 @@
 
 #include "daemon/model/inbound_event.h"
 
+#include <sys/resource.h>
+
 #include <cstdlib>
 #include <filesystem>
 #include <stdexcept>
@@ -11,6 +13,14 @@
 #include <system_error>
 
 namespace yuer::store::testing {
+
+// CPU time of the whole process (all threads), to read the benchmarks on a busy machine.
+inline double cpu_seconds() {
+  rusage u{};
+  ::getrusage(RUSAGE_SELF, &u);
+  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+         static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+}
 
 // A fresh folder under the system temp folder; removed with everything in it on destruction.
 class TempDir {
