@@ -1,0 +1,78 @@
+// wecom-sandbox: the WeCom emulator as a process (PRODUCT.md "Interfaces").
+//   wecom-sandbox --listen HOST:PORT [--fixture FILE] [--callback-url URL]
+// Prints "wecom-sandbox listening on http://HOST:PORT" once it accepts; SIGINT/SIGTERM stop it.
+// Exit codes: 0 stopped by a signal, 1 runtime failure (cannot bind), 2 usage or fixture error.
+#include "daemon/base/clock.h"
+#include "daemon/base/metrics.h"
+#include "tests/sandbox/fixture.h"
+#include "tests/sandbox/sandbox.h"
+#include "tests/sandbox/server.h"
+
+#include <CLI/CLI.hpp>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/signal_set.hpp>
+
+#include <csignal>
+#include <iostream>
+
+int main(int argc, char** argv) {
+  using namespace yuer;
+  CLI::App cli{"wecom-sandbox — a local emulator of the WeCom (企业微信) server API"};
+  std::string listen = "127.0.0.1:0";
+  std::string fixture_path = YUER_SANDBOX_DEFAULT_FIXTURE;
+  std::string callback_url;
+  int token_lifetime = 7200;
+  int callback_attempts = 4;
+  int callback_timeout_ms = 5000;
+  int retry_delay_ms = 1000;
+  cli.add_option("--listen", listen, "HOST:PORT to listen on (port 0 picks a free port)");
+  cli.add_option("--fixture", fixture_path, "fixture JSON (default: the demo county)");
+  cli.add_option("--callback-url", callback_url, "callback URL for apps whose fixture entry has none");
+  cli.add_option("--token-lifetime", token_lifetime, "expires_in of gettoken, seconds")->check(CLI::Range(1, 86400));
+  cli.add_option("--callback-attempts", callback_attempts, "deliveries per callback (1 + retries)")
+      ->check(CLI::Range(1, 10));
+  cli.add_option("--callback-timeout-ms", callback_timeout_ms, "wait for the receiver's answer")
+      ->check(CLI::Range(1, 60000));
+  cli.add_option("--callback-retry-delay-ms", retry_delay_ms, "pause between attempts")->check(CLI::Range(0, 60000));
+  try {
+    cli.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int rc = cli.exit(e);
+    return rc == 0 ? 0 : 2;
+  }
+
+  auto fixture = sandbox::load_fixture(fixture_path);
+  if (!fixture) {
+    std::cerr << "wecom-sandbox: " << fixture.error().message << "\n";
+    return 2;
+  }
+  sandbox::Settings settings;
+  settings.token_lifetime = std::chrono::seconds(token_lifetime);
+  settings.callback.attempts = callback_attempts;
+  settings.callback.timeout = std::chrono::milliseconds(callback_timeout_ms);
+  settings.callback.retry_delay = std::chrono::milliseconds(retry_delay_ms);
+  settings.callback_url_override = callback_url;
+
+  SystemClock clock;
+  sandbox::Sandbox sb(std::move(*fixture), clock, settings);
+  boost::asio::io_context ioc;
+  metrics::Registry registry;
+  sandbox::SandboxServer server(ioc, sb, listen, registry);
+  auto ep = server.start();
+  if (!ep) {
+    std::cerr << "wecom-sandbox: " << ep.error().message << "\n";
+    return 1;
+  }
+  std::cout << "wecom-sandbox listening on http://" << ep->address().to_string() << ":" << ep->port() << std::endl;
+
+  boost::asio::signal_set signals(ioc, SIGINT, SIGTERM);
+  signals.async_wait([&](const boost::system::error_code& ec, int) {
+    if (ec) return;
+    boost::asio::co_spawn(ioc, server.stop(std::chrono::milliseconds(2000)),
+                          [&ioc](std::exception_ptr) { ioc.stop(); });
+  });
+  ioc.run();
+  return 0;
+}

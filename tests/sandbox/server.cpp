@@ -1,0 +1,109 @@
+#include "tests/sandbox/server.h"
+
+#include "tests/sandbox/callbacks.h"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/thread_pool.hpp>
+
+namespace yuer::sandbox {
+
+struct SandboxServer::Impl {
+  Impl(boost::asio::io_context& ioc, Sandbox& sb, std::string listen, metrics::Registry& metrics)
+      : sandbox(sb), server(ioc, make_settings(std::move(listen)), metrics) {}
+
+  static net::ServerSettings make_settings(std::string listen) {
+    net::ServerSettings s;
+    s.listen = std::move(listen);
+    s.default_body_limit = 8 * 1024 * 1024;  // images: 2 MB raw, base64 in JSON
+    s.read_timeout = std::chrono::milliseconds(30'000);
+    return s;
+  }
+
+  Sandbox& sandbox;
+  boost::asio::thread_pool workers{2};
+  net::HttpServer server;
+};
+
+namespace {
+
+ApiRequest to_api(const http::Request& req) {
+  return ApiRequest{std::string(req.method_string()), std::string(req.target()), req.body()};
+}
+
+http::Response to_http(const http::Request& req, ApiReply reply) {
+  auto res = http::make_response(req, static_cast<http::Status>(reply.status), std::move(reply.body),
+                                 reply.content_type);
+  return res;
+}
+
+// Runs on a worker thread: blocking HTTP toward the callback receiver.
+awaitable<CallbackRecord> deliver_on_worker(CallbackJob job, Sandbox* sb) {
+  co_return deliver_callback(job, sb->clock());
+}
+
+awaitable<http::Response> serve_api(Sandbox* sb, http::Request req) {
+  ApiRequest ar = to_api(req);
+  std::string path = parse_target(ar.target).path;
+  if (auto fault = sb->take_fault(path)) {
+    if (fault->latency_ms > 0) {
+      boost::asio::steady_timer timer(co_await boost::asio::this_coro::executor,
+                                      std::chrono::milliseconds(fault->latency_ms));
+      co_await timer.async_wait(use_tuple);
+    }
+    if (fault->http_status != 0 || fault->errcode) co_return to_http(req, sb->fault_reply(*fault, ar));
+  }
+  co_return to_http(req, sb->handle(ar));
+}
+
+awaitable<http::Response> serve_control(Sandbox* sb, boost::asio::thread_pool* workers, http::Request req) {
+  ApiRequest ar = to_api(req);
+  std::string path = parse_target(ar.target).path;
+  if (path == "/_sandbox/callbacks/app" || path == "/_sandbox/callbacks/verify") {
+    if (ar.method != "POST")
+      co_return to_http(req, control_error(405, "sandbox.method", "use POST"));
+    auto prepared = sb->prepare_callback(ar);
+    if (auto* reply = std::get_if<ApiReply>(&prepared)) co_return to_http(req, std::move(*reply));
+    CallbackRecord rec = co_await boost::asio::co_spawn(
+        workers->get_executor(), deliver_on_worker(std::get<CallbackJob>(std::move(prepared)), sb), use_awaitable);
+    co_return to_http(req, control_json(sb->record_callback(std::move(rec))));
+  }
+  co_return to_http(req, sb->handle(ar));
+}
+
+}  // namespace
+
+SandboxServer::SandboxServer(boost::asio::io_context& ioc, Sandbox& sandbox, std::string listen,
+                             metrics::Registry& metrics)
+    : impl_(std::make_unique<Impl>(ioc, sandbox, std::move(listen), metrics)) {
+  Sandbox* sb = &sandbox;
+  boost::asio::thread_pool* workers = &impl_->workers;
+  net::Route api;
+  api.path = "/cgi-bin/";
+  api.match = net::Route::Match::kPrefix;
+  api.label = "wecom_api";
+  api.handler = [sb](http::Request req) { return serve_api(sb, std::move(req)); };
+  impl_->server.add_route(std::move(api));
+  net::Route control;
+  control.path = "/_sandbox/";
+  control.match = net::Route::Match::kPrefix;
+  control.label = "sandbox_control";
+  control.handler = [sb, workers](http::Request req) { return serve_control(sb, workers, std::move(req)); };
+  impl_->server.add_route(std::move(control));
+}
+
+SandboxServer::~SandboxServer() {
+  impl_->workers.join();
+}
+
+Result<boost::asio::ip::tcp::endpoint> SandboxServer::start() {
+  auto ep = impl_->server.listen();
+  if (!ep) return ep;
+  impl_->server.start();
+  return ep;
+}
+
+awaitable<void> SandboxServer::stop(std::chrono::milliseconds grace) { co_await impl_->server.stop(grace); }
+
+}  // namespace yuer::sandbox

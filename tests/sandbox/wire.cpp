@@ -1,0 +1,129 @@
+#include "tests/sandbox/wire.h"
+
+#include <boost/url/parse.hpp>
+
+#include <random>
+
+namespace yuer::sandbox {
+
+std::optional<std::string> Target::param(const std::string& name) const {
+  auto it = query.find(name);
+  if (it == query.end()) return std::nullopt;
+  return it->second;
+}
+
+Target parse_target(std::string_view target) {
+  Target t;
+  auto u = boost::urls::parse_origin_form(target);
+  if (!u) {
+    t.path = std::string(target.substr(0, target.find('?')));
+    return t;
+  }
+  t.path = std::string(u->encoded_path());
+  for (auto p : u->params()) t.query.emplace(std::string(p.key), p.has_value ? std::string(p.value) : std::string());
+  return t;
+}
+
+std::string_view errmsg_text(int errcode) {
+  // Texts seen in real responses where we have them (45009, 40058 from captures cited in the
+  // reference §3.4 and dromara/domain-admin#82); the rest paraphrase the global error page 90313.
+  switch (errcode) {
+    case -1: return "system busy";
+    case 40001: return "invalid credential";
+    case 40007: return "invalid media_id";
+    case 40008: return "invalid message type";
+    case 40009: return "invalid image size";
+    case 40013: return "invalid corpid";
+    case 40014: return "invalid access_token";
+    case 40056: return "invalid agentid";
+    case 40058: return "invalid Request Parameter";
+    case 41001: return "access_token missing";
+    case 41002: return "corpid missing";
+    case 41004: return "corpsecret missing";
+    case 41006: return "media_id missing";
+    case 41011: return "agentid missing";
+    case 42001: return "access_token expired";
+    case 43002: return "require POST method";
+    case 44004: return "empty content";
+    case 45002: return "content size out of limit";
+    case 45008: return "article size out of limit";
+    case 45009: return "api freq out of limit";
+    case 81013: return "user & party & tag all invalid";
+    case 82001: return "All touser & toparty & totag invalid";
+    case 86001: return "invalid chatid";
+    case 86003: return "chatid not found";
+    case 86008: return "chat not created by this app";
+    case 93000: return "invalid webhook url";
+    default: return "unknown error";
+  }
+}
+
+ApiReply wecom_error(int errcode, std::string_view detail, std::int64_t unix_seconds) {
+  std::string msg = detail.empty() ? std::string(errmsg_text(errcode)) : std::string(detail);
+  msg += ", hint: [" + std::to_string(unix_seconds) + random_digits(15) + "], from ip: 127.0.0.1, more info at "
+         "https://open.work.weixin.qq.com/devtool/query?e=" + std::to_string(errcode);
+  ApiReply r;
+  r.body = dump(nlohmann::json{{"errcode", errcode}, {"errmsg", msg}});
+  r.errcode = errcode;
+  return r;
+}
+
+ApiReply wecom_ok(const nlohmann::json& extra) {
+  nlohmann::json j = nlohmann::json::object();
+  j["errcode"] = 0;
+  j["errmsg"] = "ok";
+  for (auto it = extra.begin(); it != extra.end(); ++it) j[it.key()] = it.value();
+  ApiReply r;
+  r.body = dump(j);
+  return r;
+}
+
+ApiReply control_json(const nlohmann::json& body, unsigned status) {
+  ApiReply r;
+  r.status = status;
+  r.body = dump(body);
+  return r;
+}
+
+ApiReply control_error(unsigned status, std::string_view code, std::string_view message) {
+  return control_json({{"error", {{"code", code}, {"message", message}}}}, status);
+}
+
+std::string dump(const nlohmann::json& j) { return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace); }
+
+std::string url_encode(std::string_view s) {
+  static const char* hex = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : s) {
+    if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+        c == '.' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += hex[c >> 4];
+      out += hex[c & 15];
+    }
+  }
+  return out;
+}
+
+namespace {
+std::mt19937_64& rng() {
+  thread_local std::mt19937_64 gen{std::random_device{}()};
+  return gen;
+}
+std::string random_from(std::string_view alphabet, std::size_t n) {
+  std::uniform_int_distribution<std::size_t> pick(0, alphabet.size() - 1);
+  std::string out(n, ' ');
+  for (auto& c : out) c = alphabet[pick(rng())];
+  return out;
+}
+}  // namespace
+
+std::string random_alnum(std::size_t n) {
+  return random_from("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789", n);
+}
+std::string random_digits(std::size_t n) { return random_from("0123456789", n); }
+std::uint64_t random_u64() { return rng()(); }
+
+}  // namespace yuer::sandbox
