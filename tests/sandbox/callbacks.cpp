@@ -43,6 +43,16 @@ SignedCallback sign_app_callback(const MsgCrypt& crypt, std::string_view corp_id
   return s;
 }
 
+SignedCallback sign_json_callback(const MsgCrypt& crypt, std::string_view plaintext, std::string_view timestamp,
+                                  std::string_view nonce) {
+  std::string encrypted = crypt.encrypt(plaintext);
+  SignedCallback s;
+  s.query = "msg_signature=" + crypt.signature(timestamp, nonce, encrypted) + "&timestamp=" + std::string(timestamp) +
+            "&nonce=" + std::string(nonce);
+  s.body = nlohmann::json{{"encrypt", encrypted}}.dump();
+  return s;
+}
+
 std::string sign_verify_query(const MsgCrypt& crypt, std::string_view echo_plaintext, std::string_view timestamp,
                               std::string_view nonce) {
   std::string echostr = crypt.encrypt(echo_plaintext);
@@ -56,12 +66,14 @@ std::string with_query(const std::string& url, const std::string& query) {
 
 CallbackRecord deliver_callback(const CallbackJob& job, const Clock& clock) {
   CallbackRecord rec;
-  rec.kind = job.kind == CallbackJob::Kind::kVerify ? "verify" : "message";
+  rec.kind = job.kind == CallbackJob::Kind::kVerify ? "verify" : job.kind == CallbackJob::Kind::kJson ? "json" : "message";
+  rec.label = job.label;
   rec.agent_id = job.agent_id;
   rec.url = job.url;
   rec.plaintext = job.plaintext;
   rec.msg_id = job.msg_id;
-  auto crypt = MsgCrypt::create(job.token, job.aes_key, job.corp_id);
+  // The JSON variant (intelligent robot) has no receiveid in its plaintext (§1.7).
+  auto crypt = MsgCrypt::create(job.token, job.aes_key, job.kind == CallbackJob::Kind::kJson ? "" : job.corp_id);
   if (!crypt) {
     CallbackAttempt a;
     a.error = crypt.error().code + ": " + crypt.error().message;
@@ -83,6 +95,11 @@ CallbackRecord deliver_callback(const CallbackJob& job, const Clock& clock) {
     if (job.kind == CallbackJob::Kind::kVerify) {
       verb = http::Verb::get;
       url = with_query(job.url, sign_verify_query(*crypt, job.plaintext, timestamp, nonce));
+    } else if (job.kind == CallbackJob::Kind::kJson) {
+      auto s = sign_json_callback(*crypt, job.plaintext, timestamp, nonce);
+      url = with_query(job.url, s.query);
+      body = std::move(s.body);
+      headers.emplace_back("Content-Type", "application/json");
     } else {
       auto s = sign_app_callback(*crypt, job.corp_id, job.agent_id, job.plaintext, timestamp, nonce);
       url = with_query(job.url, s.query);
@@ -117,7 +134,7 @@ nlohmann::json to_json(const CallbackRecord& r) {
   for (const auto& a : r.attempts)
     attempts.push_back({{"number", a.number}, {"time_ms", a.time_ms}, {"status", a.status}, {"error", a.error},
                         {"body", a.body}, {"target", a.target}});
-  return {{"seq", r.seq},           {"kind", r.kind},         {"agent_id", r.agent_id},
+  return {{"seq", r.seq},           {"kind", r.kind},         {"label", r.label}, {"agent_id", r.agent_id},
           {"url", r.url},           {"plaintext", r.plaintext}, {"msg_id", r.msg_id},
           {"delivered", r.delivered}, {"attempts", attempts}};
 }

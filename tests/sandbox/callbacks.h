@@ -5,7 +5,7 @@
 
 #include "adapters/wecom/crypto.h"
 #include "daemon/base/clock.h"
-#include "tests/sandbox/sandbox.h"
+#include "tests/sandbox/module.h"
 
 #include <cstdint>
 #include <string>
@@ -30,6 +30,11 @@ struct SignedCallback {
 SignedCallback sign_app_callback(const adapters::wecom::MsgCrypt& crypt, std::string_view corp_id,
                                  std::int64_t agent_id, std::string_view plaintext, std::string_view timestamp,
                                  std::string_view nonce);
+
+// The JSON variant (intelligent robot, §1.7): the same signed query, body {"encrypt": "..."}; the
+// crypt must have been created with receiveid "".
+SignedCallback sign_json_callback(const adapters::wecom::MsgCrypt& crypt, std::string_view plaintext,
+                                  std::string_view timestamp, std::string_view nonce);
 
 // The GET URL verification query: msg_signature, timestamp, nonce and the URL-encoded echostr
 // (the encryption of `echo_plaintext`), signed over the raw echostr (§1.6, §14.3).

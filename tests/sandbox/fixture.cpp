@@ -171,6 +171,7 @@ Fixture parse(const json& root) {
     check_unique(kf_ids, k.open_kfid, p + ".open_kfid");
     f.kf_accounts.push_back(std::move(k));
   }
+  f.raw = root;
   return f;
 }
 

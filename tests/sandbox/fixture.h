@@ -72,6 +72,8 @@ struct Fixture {
   std::vector<InternalGroup> internal_groups;
   std::vector<CustomerGroup> customer_groups;
   std::vector<KfAccount> kf_accounts;
+  // The whole fixture document as parsed: modules read their own sections from it (module.h).
+  nlohmann::json raw;
 
   const App* app(std::int64_t agent_id) const;
   const Member* member(std::string_view userid) const;

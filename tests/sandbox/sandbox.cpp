@@ -14,82 +14,12 @@ namespace yuer::sandbox {
 using nlohmann::json;
 namespace chr = std::chrono;
 
-// --- ControlledClock ---
-
-chr::system_clock::time_point ControlledClock::now() const {
-  std::lock_guard lock(mu_);
-  if (frozen_at_) return *frozen_at_;
-  return base_.now() + offset_;
-}
-
-chr::steady_clock::time_point ControlledClock::steady_now() const {
-  std::lock_guard lock(mu_);
-  return base_.steady_now() + offset_;
-}
-
-void ControlledClock::advance(chr::milliseconds d) {
-  std::lock_guard lock(mu_);
-  offset_ += d;
-  if (frozen_at_) *frozen_at_ += d;
-}
-
-void ControlledClock::freeze(bool on) {
-  std::lock_guard lock(mu_);
-  if (on && !frozen_at_) frozen_at_ = base_.now() + offset_;
-  if (!on && frozen_at_) {
-    // Time resumes from where it stood.
-    offset_ = chr::duration_cast<chr::milliseconds>(*frozen_at_ - base_.now());
-    frozen_at_.reset();
-  }
-}
-
-bool ControlledClock::frozen() const {
-  std::lock_guard lock(mu_);
-  return frozen_at_.has_value();
-}
-
-void ControlledClock::reset() {
-  std::lock_guard lock(mu_);
-  offset_ = chr::milliseconds(0);
-  frozen_at_.reset();
-}
-
 // --- helpers ---
 
 namespace {
 
 constexpr std::int64_t kMinuteMs = 60'000;
 constexpr std::int64_t kHourMs = 3'600'000;
-
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
-  return s;
-}
-
-std::vector<std::string> split_bar(const std::string& s) {
-  std::vector<std::string> out;
-  std::size_t pos = 0;
-  while (pos <= s.size()) {
-    auto bar = s.find('|', pos);
-    if (bar == std::string::npos) bar = s.size();
-    if (bar > pos) out.push_back(s.substr(pos, bar - pos));
-    pos = bar + 1;
-  }
-  return out;
-}
-
-std::string join_bar(const std::vector<std::string>& v) {
-  std::string out;
-  for (const auto& s : v) out += (out.empty() ? "" : "|") + s;
-  return out;
-}
-
-// Cuts `s` to at most `n` bytes without splitting a UTF-8 sequence.
-std::string utf8_cut(const std::string& s, std::size_t n) {
-  if (s.size() <= n) return s;
-  while (n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) --n;
-  return s.substr(0, n);
-}
 
 std::string md5_hex(const std::string& bytes) {
   unsigned char md[EVP_MAX_MD_SIZE];
@@ -109,11 +39,6 @@ struct Reject {
   int errcode;
   std::string detail;
 };
-
-std::optional<std::string> string_field(const json& obj, const char* key) {
-  if (!obj.is_object() || !obj.contains(key) || !obj[key].is_string()) return std::nullopt;
-  return obj[key].get<std::string>();
-}
 
 // 40058 with WeCom's own wording for over-long content, as captured from the real webhook:
 // "markdown.content exceed max length 4096. invalid Request Parameter" (dromara/domain-admin#82).
@@ -228,7 +153,8 @@ json record_json(const RequestRecord& r) {
 
 json delivery_json(const Delivery& d) {
   return {{"seq", d.seq},         {"time_ms", d.time_ms}, {"channel", d.channel}, {"chat_id", d.chat_id},
-          {"userid", d.userid},   {"msgtype", d.msgtype}, {"message", d.message}, {"dropped", d.dropped}};
+          {"userid", d.userid},   {"msgtype", d.msgtype}, {"message", d.message}, {"dropped", d.dropped},
+          {"from", d.from}};
 }
 
 }  // namespace
@@ -236,137 +162,100 @@ json delivery_json(const Delivery& d) {
 // --- Sandbox ---
 
 Sandbox::Sandbox(Fixture fixture, const Clock& base_clock, Settings settings)
-    : fixture_(std::move(fixture)), settings_(std::move(settings)), clock_(base_clock) {
-  if (!settings_.callback_url_override.empty())
-    for (auto& a : fixture_.apps)
-      if (a.callback_url.empty()) a.callback_url = settings_.callback_url_override;
-}
+    : ctx_(std::move(fixture), base_clock, std::move(settings)), modules_(make_modules(ctx_)) {}
 
-std::int64_t Sandbox::now_ms() const {
-  return chr::duration_cast<chr::milliseconds>(clock_.now().time_since_epoch()).count();
-}
-
-ApiReply Sandbox::error(int errcode, std::string_view detail) {
-  return wecom_error(errcode, detail, now_ms() / 1000);
-}
-
-bool Sandbox::admit(std::deque<std::int64_t>& window, int limit, std::int64_t window_ms, std::int64_t now) {
-  while (!window.empty() && window.front() <= now - window_ms) window.pop_front();
-  if (static_cast<int>(window.size()) >= limit) return false;
-  window.push_back(now);
-  return true;
-}
-
-void Sandbox::add_delivery(Delivery d) {
-  d.seq = next_seq_++;
-  d.time_ms = now_ms();
-  deliveries_.push_back(std::move(d));
-}
-
-ApiReply Sandbox::handle(const ApiRequest& req) {
-  Target t = parse_target(req.target);
-  if (t.path.rfind("/_sandbox/", 0) == 0) {
-    std::lock_guard lock(mu_);
-    return control(req);
-  }
-  std::lock_guard lock(mu_);
+RequestRecord Sandbox::new_record(const ApiRequest& req, const Target& t) {
   RequestRecord rec;
-  rec.seq = next_seq_++;
-  rec.time_ms = now_ms();
+  rec.seq = ctx_.next_seq();
+  rec.time_ms = ctx_.now_ms();
   rec.method = req.method;
   rec.path = t.path;
   auto q = req.target.find('?');
   rec.query = q == std::string::npos ? "" : req.target.substr(q + 1);
   rec.body = req.body;
-  ApiReply reply = dispatch(req, rec);
+  return rec;
+}
+
+ApiReply Sandbox::handle(const ApiRequest& req) {
+  Target t = parse_target(req.target);
+  std::lock_guard lock(mu_);
+  if (t.path.rfind("/_sandbox/", 0) == 0) return control(req);
+  RequestRecord rec = new_record(req, t);
+  ApiReply reply = dispatch(req, t, rec);
   rec.http_status = reply.status;
   rec.errcode = reply.errcode;
   requests_.push_back(std::move(rec));
   return reply;
 }
 
-ApiReply Sandbox::dispatch(const ApiRequest& req, RequestRecord& rec) {
-  Target t = parse_target(req.target);
+ApiReply Sandbox::dispatch(const ApiRequest& req, const Target& t, RequestRecord& rec) {
   if (t.path == "/cgi-bin/gettoken") return gettoken(t);
-  const bool post_only = t.path == "/cgi-bin/webhook/send" || t.path == "/cgi-bin/message/send" ||
+  const bool core_post = t.path == "/cgi-bin/webhook/send" || t.path == "/cgi-bin/message/send" ||
                          t.path == "/cgi-bin/appchat/send";
-  if (!post_only) {
-    ApiReply r;
-    r.status = 404;
-    r.body = "";
-    r.content_type = "text/plain";
-    rec.detail = {{"note", "endpoint not emulated (yet)"}};
-    return r;
+  if (core_post) {
+    // 43002 "需要POST请求" is the code of the WeChat/WeCom global table [UNCERTAIN: not captured from WeCom].
+    if (req.method != "POST") return ctx_.error(43002);
+    if (t.path == "/cgi-bin/webhook/send") return webhook_send(req, t, rec);
+    if (t.path == "/cgi-bin/message/send") return message_send(req, t, rec);
+    return appchat_send(req, t, rec);
   }
-  // 43002 "需要POST请求" is the code of the WeChat/WeCom global table [UNCERTAIN: not captured from WeCom].
-  if (req.method != "POST") return error(43002);
-  if (t.path == "/cgi-bin/webhook/send") return webhook_send(req, t, rec);
-  if (t.path == "/cgi-bin/message/send") return message_send(req, t, rec);
-  return appchat_send(req, t, rec);
+  for (auto& m : modules_)
+    if (auto reply = m->api(req, t, rec)) return std::move(*reply);
+  ApiReply r;
+  r.status = 404;
+  r.content_type = "text/plain";
+  rec.detail = {{"note", "endpoint not emulated (yet)"}};
+  return r;
 }
 
 ApiReply Sandbox::gettoken(const Target& t) {
   auto corpid = t.param("corpid");
   auto secret = t.param("corpsecret");
-  if (!corpid || corpid->empty()) return error(41002);
-  if (!secret || secret->empty()) return error(41004);
-  if (*corpid != fixture_.corp_id) return error(40013);
+  if (!corpid || corpid->empty()) return ctx_.error(41002);
+  if (!secret || secret->empty()) return ctx_.error(41004);
+  if (*corpid != ctx_.fixture.corp_id) return ctx_.error(40013);
   const App* app = nullptr;
-  for (const auto& a : fixture_.apps)
+  for (const auto& a : ctx_.fixture.apps)
     if (a.secret == *secret) app = &a;
-  if (!app) return error(40001);
-  // A fresh token per call; earlier ones stay valid until they expire. Whether WeCom returns the
-  // same token within validity is [UNCERTAIN] (§4), so clients must not depend on either.
-  std::string token = random_alnum(128);
-  tokens_[token] = TokenInfo{app->agent_id, clock_.now() + settings_.token_lifetime};
-  return wecom_ok({{"access_token", token}, {"expires_in", settings_.token_lifetime.count()}});
-}
-
-std::variant<const App*, ApiReply> Sandbox::check_token(const Target& t) {
-  auto token = t.param("access_token");
-  if (!token || token->empty()) return error(41001);
-  auto it = tokens_.find(*token);
-  if (it == tokens_.end()) return error(40014);
-  if (clock_.now() >= it->second.expires_at) return error(42001);
-  const App* app = fixture_.app(it->second.agent_id);
-  if (!app) return error(40014);
-  return app;
+  if (!app) return ctx_.error(40001);
+  std::string token = ctx_.issue_token(*app);
+  return wecom_ok({{"access_token", token}, {"expires_in", ctx_.settings.token_lifetime.count()}});
 }
 
 ApiReply Sandbox::webhook_send(const ApiRequest& req, const Target& t, RequestRecord& rec) {
   auto key = t.param("key");
   const InternalGroup* group = nullptr;
   if (key)
-    for (const auto& g : fixture_.internal_groups)
+    for (const auto& g : ctx_.fixture.internal_groups)
       for (const auto& r : g.robots)
         if (r.key == *key) group = &g;
-  if (!group) return error(93000);
-  if (req.body.empty()) return error(44002, "empty post data");
+  if (!group) return ctx_.error(93000);
+  if (req.body.empty()) return ctx_.error(44002, "empty post data");
   auto body = json::parse(req.body, nullptr, false);
-  if (body.is_discarded() || !body.is_object()) return error(40058, "invalid json. invalid Request Parameter");
+  if (body.is_discarded() || !body.is_object()) return ctx_.error(40058, "invalid json. invalid Request Parameter");
   std::string msgtype = string_field(body, "msgtype").value_or("");
-  if (auto bad = validate_message(body, Channel::kWebhook, msgtype)) return error(bad->errcode, bad->detail);
+  if (auto bad = validate_message(body, Channel::kWebhook, msgtype)) return ctx_.error(bad->errcode, bad->detail);
   // 20 per rolling 60 s per robot (DOC 99110); the errcode is WeCom's general 45009 [UNCERTAIN for the
   // webhook, §3.4]. Rejected sends do not count toward the window.
-  if (!admit(webhook_windows_[*key], settings_.webhook_per_minute, kMinuteMs, now_ms())) return error(45009);
+  if (!Context::admit(webhook_windows_[*key], ctx_.settings.webhook_per_minute, kMinuteMs, ctx_.now_ms())) return ctx_.error(45009);
   rec.detail = {{"chat_id", group->chat_id}, {"msgtype", msgtype}};
   Delivery d;
   d.channel = "webhook";
   d.chat_id = group->chat_id;
   d.msgtype = msgtype;
   d.message = body[msgtype];
-  add_delivery(std::move(d));
+  ctx_.add_delivery(std::move(d));
   return wecom_ok();
 }
 
 ApiReply Sandbox::message_send(const ApiRequest& req, const Target& t, RequestRecord& rec) {
-  auto checked = check_token(t);
+  auto checked = ctx_.check_token(t);
   if (auto* r = std::get_if<ApiReply>(&checked)) return *r;
   const App* app = std::get<const App*>(checked);
-  if (req.body.empty()) return error(44002, "empty post data");
+  if (req.body.empty()) return ctx_.error(44002, "empty post data");
   auto body = json::parse(req.body, nullptr, false);
-  if (body.is_discarded() || !body.is_object()) return error(40058, "invalid json. invalid Request Parameter");
-  if (!body.contains("agentid")) return error(41011);
+  if (body.is_discarded() || !body.is_object()) return ctx_.error(40058, "invalid json. invalid Request Parameter");
+  if (!body.contains("agentid")) return ctx_.error(41011);
   std::int64_t agentid = 0;
   if (body["agentid"].is_number_integer()) {
     agentid = body["agentid"].get<std::int64_t>();
@@ -374,25 +263,25 @@ ApiReply Sandbox::message_send(const ApiRequest& req, const Target& t, RequestRe
     try {
       agentid = std::stoll(body["agentid"].get<std::string>());
     } catch (const std::exception&) {
-      return error(40056);
+      return ctx_.error(40056);
     }
   } else {
-    return error(40056);
+    return ctx_.error(40056);
   }
-  if (!fixture_.app(agentid)) return error(40056);
+  if (!ctx_.fixture.app(agentid)) return ctx_.error(40056);
   // A token of app A used for app B (§13.1: "40014 or 48002/60011 as fits").
-  if (agentid != app->agent_id) return error(40014);
+  if (agentid != app->agent_id) return ctx_.error(40014);
   std::string msgtype = string_field(body, "msgtype").value_or("");
   std::string touser = string_field(body, "touser").value_or("");
   std::string toparty = string_field(body, "toparty").value_or("");
   std::string totag = string_field(body, "totag").value_or("");
-  if (touser.empty() && toparty.empty() && totag.empty()) return error(82001);
+  if (touser.empty() && toparty.empty() && totag.empty()) return ctx_.error(82001);
   auto users = split_bar(touser);
-  if (users.size() > 1000) return error(40058, "touser exceed max count 1000. invalid Request Parameter");
-  if (auto bad = validate_message(body, Channel::kApp, msgtype)) return error(bad->errcode, bad->detail);
+  if (users.size() > 1000) return ctx_.error(40058, "touser exceed max count 1000. invalid Request Parameter");
+  if (auto bad = validate_message(body, Channel::kApp, msgtype)) return ctx_.error(bad->errcode, bad->detail);
 
   auto visible = [&](const std::string& uid) -> const Member* {
-    for (const auto& m : fixture_.members) {
+    for (const auto& m : ctx_.fixture.members) {
       if (lower(m.userid) != lower(uid)) continue;
       if (app->visible_userids.empty()) return &m;
       for (const auto& v : app->visible_userids)
@@ -403,7 +292,7 @@ ApiReply Sandbox::message_send(const ApiRequest& req, const Target& t, RequestRe
   std::vector<std::string> valid, invalid;
   std::vector<std::string> invalid_party, invalid_tag;
   if (touser == "@all") {
-    for (const auto& m : fixture_.members)
+    for (const auto& m : ctx_.fixture.members)
       if (visible(m.userid)) valid.push_back(m.userid);
   } else {
     std::set<std::string> seen;
@@ -419,15 +308,15 @@ ApiReply Sandbox::message_send(const ApiRequest& req, const Target& t, RequestRe
     invalid_party = split_bar(toparty);
     invalid_tag = split_bar(totag);
   }
-  if (valid.empty()) return error(81013);
+  if (valid.empty()) return ctx_.error(81013);
 
   json recipients = json::array();
-  const auto now = now_ms();
+  const auto now = ctx_.now_ms();
   for (const auto& uid : valid) {
     std::string k = std::to_string(app->agent_id) + "/" + lower(uid);
     // Per app per member ≤ 30/min and 1000/h; the excess is dropped while the API answers 0 (§5.1).
-    bool ok = admit(member_minute_[k], settings_.member_per_minute, kMinuteMs, now);
-    if (ok && !admit(member_hour_[k], settings_.member_per_hour, kHourMs, now)) {
+    bool ok = Context::admit(member_minute_[k], ctx_.settings.member_per_minute, kMinuteMs, now);
+    if (ok && !Context::admit(member_hour_[k], ctx_.settings.member_per_hour, kHourMs, now)) {
       member_minute_[k].pop_back();
       ok = false;
     }
@@ -437,7 +326,7 @@ ApiReply Sandbox::message_send(const ApiRequest& req, const Target& t, RequestRe
     d.msgtype = msgtype;
     d.message = body[msgtype];
     d.dropped = !ok;
-    add_delivery(std::move(d));
+    ctx_.add_delivery(std::move(d));
     recipients.push_back({{"userid", uid}, {"dropped", !ok}});
   }
   json extra = {{"msgid", random_alnum(40)}};
@@ -455,28 +344,28 @@ ApiReply Sandbox::message_send(const ApiRequest& req, const Target& t, RequestRe
 }
 
 ApiReply Sandbox::appchat_send(const ApiRequest& req, const Target& t, RequestRecord& rec) {
-  auto checked = check_token(t);
+  auto checked = ctx_.check_token(t);
   if (auto* r = std::get_if<ApiReply>(&checked)) return *r;
   const App* app = std::get<const App*>(checked);
-  if (req.body.empty()) return error(44002, "empty post data");
+  if (req.body.empty()) return ctx_.error(44002, "empty post data");
   auto body = json::parse(req.body, nullptr, false);
-  if (body.is_discarded() || !body.is_object()) return error(40058, "invalid json. invalid Request Parameter");
+  if (body.is_discarded() || !body.is_object()) return ctx_.error(40058, "invalid json. invalid Request Parameter");
   std::string chatid = string_field(body, "chatid").value_or("");
-  if (chatid.empty()) return error(86001);
+  if (chatid.empty()) return ctx_.error(86001);
   const InternalGroup* group = nullptr;
-  for (const auto& g : fixture_.internal_groups)
+  for (const auto& g : ctx_.fixture.internal_groups)
     if (g.chat_id == chatid) group = &g;
   // Only groups created through appchat/create exist for this API (DOC 90244).
-  if (!group || group->app_agent_id == 0) return error(86003);
-  if (group->app_agent_id != app->agent_id) return error(86008);
+  if (!group || group->app_agent_id == 0) return ctx_.error(86003);
+  if (group->app_agent_id != app->agent_id) return ctx_.error(86008);
   std::string msgtype = string_field(body, "msgtype").value_or("");
-  if (auto bad = validate_message(body, Channel::kAppChat, msgtype)) return error(bad->errcode, bad->detail);
+  if (auto bad = validate_message(body, Channel::kAppChat, msgtype)) return ctx_.error(bad->errcode, bad->detail);
   json dropped_for = json::array();
-  const auto now = now_ms();
+  const auto now = ctx_.now_ms();
   for (const auto& uid : group->members) {
     // ≤ 200 messages/min per member from one app; the excess is dropped without an error (DOC 90248).
-    if (!admit(appchat_minute_[std::to_string(app->agent_id) + "/" + lower(uid)],
-               settings_.appchat_member_per_minute, kMinuteMs, now))
+    if (!Context::admit(appchat_minute_[std::to_string(app->agent_id) + "/" + lower(uid)],
+               ctx_.settings.appchat_member_per_minute, kMinuteMs, now))
       dropped_for.push_back(uid);
   }
   Delivery d;
@@ -485,7 +374,7 @@ ApiReply Sandbox::appchat_send(const ApiRequest& req, const Target& t, RequestRe
   d.msgtype = msgtype;
   d.message = body[msgtype];
   d.dropped = !dropped_for.empty() && dropped_for.size() == group->members.size();
-  add_delivery(std::move(d));
+  ctx_.add_delivery(std::move(d));
   rec.detail = {{"chat_id", chatid}, {"msgtype", msgtype}, {"dropped_for", dropped_for}};
   return wecom_ok();
 }
@@ -494,6 +383,8 @@ std::optional<Fault> Sandbox::take_fault(const std::string& path) {
   std::lock_guard lock(mu_);
   for (auto it = faults_.begin(); it != faults_.end(); ++it) {
     if (it->path != path) continue;
+    // A partial fault hits each request with probability `rate`; a miss does not count down.
+    if (it->rate < 1.0 && static_cast<double>(random_u64() >> 11) * 0x1.0p-53 >= it->rate) continue;
     Fault f = *it;
     if (it->count > 0 && --it->count == 0) faults_.erase(it);
     return f;
@@ -509,16 +400,9 @@ ApiReply Sandbox::fault_reply(const Fault& fault, const ApiRequest& req) {
     reply.status = fault.http_status;
     reply.content_type = "text/plain";
   } else {
-    reply = error(fault.errcode.value_or(-1));
+    reply = ctx_.error(fault.errcode.value_or(-1));
   }
-  RequestRecord rec;
-  rec.seq = next_seq_++;
-  rec.time_ms = now_ms();
-  rec.method = req.method;
-  rec.path = t.path;
-  auto q = req.target.find('?');
-  rec.query = q == std::string::npos ? "" : req.target.substr(q + 1);
-  rec.body = req.body;
+  RequestRecord rec = new_record(req, t);
   rec.http_status = reply.status;
   rec.errcode = reply.errcode;
   rec.detail = {{"fault", true}, {"latency_ms", fault.latency_ms}};
@@ -534,19 +418,20 @@ std::variant<CallbackJob, ApiReply> Sandbox::prepare_callback(const ApiRequest& 
   const App* app = nullptr;
   if (body.contains("agent_id")) {
     if (!body["agent_id"].is_number_integer()) return control_error(400, "sandbox.bad_request", "agent_id must be an integer");
-    app = fixture_.app(body["agent_id"].get<std::int64_t>());
-  } else if (!fixture_.apps.empty()) {
-    app = &fixture_.apps.front();
+    app = ctx_.fixture.app(body["agent_id"].get<std::int64_t>());
+  } else if (!ctx_.fixture.apps.empty()) {
+    app = &ctx_.fixture.apps.front();
   }
   if (!app) return control_error(404, "sandbox.unknown_app", "no such app in the fixture");
   CallbackJob job;
   job.url = string_field(body, "callback_url").value_or(app->callback_url);
   if (job.url.empty()) return control_error(409, "sandbox.no_callback_url", "the app has no callback_url");
-  job.corp_id = fixture_.corp_id;
+  job.corp_id = ctx_.fixture.corp_id;
   job.agent_id = app->agent_id;
   job.token = app->token;
   job.aes_key = app->aes_key;
-  job.policy = settings_.callback;
+  job.label = "text";
+  job.policy = ctx_.settings.callback;
   if (body.contains("attempts") && body["attempts"].is_number_integer())
     job.policy.attempts = std::clamp(body["attempts"].get<int>(), 1, 10);
   if (body.contains("timeout_ms") && body["timeout_ms"].is_number_integer())
@@ -556,6 +441,7 @@ std::variant<CallbackJob, ApiReply> Sandbox::prepare_callback(const ApiRequest& 
 
   if (t.path == "/_sandbox/callbacks/verify") {
     job.kind = CallbackJob::Kind::kVerify;
+    job.label = "verify";
     job.policy.attempts = 1;  // saving the settings sends one GET; the admin retries by hand
     // Self-built apps get a string of digits today (§1.6), e.g. "1616140317555161061".
     job.plaintext = random_digits(19);
@@ -564,21 +450,22 @@ std::variant<CallbackJob, ApiReply> Sandbox::prepare_callback(const ApiRequest& 
   job.kind = CallbackJob::Kind::kMessage;
   if (auto xml = string_field(body, "plaintext_xml")) {
     job.plaintext = *xml;
+    job.label = "plaintext_xml";
     return job;
   }
   auto from = string_field(body, "from_user");
   auto text = string_field(body, "text");
   if (!from || !text) return control_error(400, "sandbox.bad_request", "give plaintext_xml, or from_user and text");
-  if (!fixture_.member(*from)) return control_error(404, "sandbox.unknown_member", "from_user is not a member");
-  // MsgId is 64-bit (§14); unique per sandbox run: time-based high bits plus a counter.
-  job.msg_id = std::to_string((static_cast<std::uint64_t>(now_ms()) << 12) + (++next_msg_id_ & 0xFFF));
-  job.plaintext = app_text_message_xml(fixture_.corp_id, *from, *text, now_ms() / 1000, job.msg_id, app->agent_id);
+  if (!ctx_.fixture.member(*from)) return control_error(404, "sandbox.unknown_member", "from_user is not a member");
+  job.msg_id = ctx_.new_msg_id();
+  job.plaintext = app_text_message_xml(ctx_.fixture.corp_id, *from, *text, ctx_.now_s(), job.msg_id, app->agent_id);
   return job;
 }
 
-json Sandbox::record_callback(CallbackRecord rec) {
+json Sandbox::record_callback(CallbackRecord rec, const std::function<void(const CallbackRecord&)>& on_done) {
   std::lock_guard lock(mu_);
-  rec.seq = next_seq_++;
+  rec.seq = ctx_.next_seq();
+  if (on_done) on_done(rec);
   callbacks_.push_back(std::move(rec));
   return to_json(callbacks_.back());
 }
@@ -590,20 +477,29 @@ std::vector<RequestRecord> Sandbox::requests() const {
 
 std::vector<Delivery> Sandbox::deliveries() const {
   std::lock_guard lock(mu_);
-  return deliveries_;
+  return ctx_.deliveries();
+}
+
+std::vector<CallbackRecord> Sandbox::callbacks() const {
+  std::lock_guard lock(mu_);
+  return callbacks_;
+}
+
+std::vector<CallbackJob> Sandbox::take_callbacks() {
+  std::lock_guard lock(mu_);
+  return ctx_.take_callbacks();
 }
 
 void Sandbox::reset_state() {
-  tokens_.clear();
+  ctx_.reset();
+  for (auto& m : modules_) m->reset();
   webhook_windows_.clear();
   member_minute_.clear();
   member_hour_.clear();
   appchat_minute_.clear();
   faults_.clear();
   requests_.clear();
-  deliveries_.clear();
   callbacks_.clear();
-  clock_.reset();
 }
 
 ApiReply Sandbox::control(const ApiRequest& req) {
@@ -611,13 +507,13 @@ ApiReply Sandbox::control(const ApiRequest& req) {
   const std::string& p = t.path;
   const bool get = req.method == "GET";
   const bool post = req.method == "POST";
-  json body;
+  json body = json::object();
   if (post) {
     body = req.body.empty() ? json::object() : json::parse(req.body, nullptr, false);
     if (body.is_discarded() || !body.is_object())
       return control_error(400, "sandbox.bad_json", "body must be a JSON object");
   }
-  if (p == "/_sandbox/fixture" && get) return control_json(fixture_to_json(fixture_));
+  if (p == "/_sandbox/fixture" && get) return control_json(fixture_to_json(ctx_.fixture));
   if (p == "/_sandbox/requests" && get) {
     auto path = t.param("path");
     std::int64_t since = 0;
@@ -631,7 +527,7 @@ ApiReply Sandbox::control(const ApiRequest& req) {
     auto chat = t.param("chat_id");
     auto user = t.param("userid");
     json out = json::array();
-    for (const auto& d : deliveries_)
+    for (const auto& d : ctx_.deliveries())
       if ((!chat || d.chat_id == *chat) && (!user || d.userid == *user)) out.push_back(delivery_json(d));
     return control_json({{"messages", out}});
   }
@@ -667,12 +563,18 @@ ApiReply Sandbox::control(const ApiRequest& req) {
         return control_error(501, "sandbox.unsupported",
                              "drop_connection is not supported yet (HttpServer cannot abort a connection)");
       f.count = std::max(0, int_of("count", 0));
+      if (body.contains("rate")) {
+        if (!body["rate"].is_number() || body["rate"].get<double>() <= 0 || body["rate"].get<double>() > 1)
+          return control_error(400, "sandbox.bad_request", "rate must be a number in (0, 1]");
+        f.rate = body["rate"].get<double>();
+      }
       faults_.push_back(f);
     }
     if (post || get) {
       json out = json::array();
       for (const auto& f : faults_) {
-        json j = {{"path", f.path}, {"latency_ms", f.latency_ms}, {"http_status", f.http_status}, {"count", f.count}};
+        json j = {{"path", f.path},   {"latency_ms", f.latency_ms}, {"http_status", f.http_status},
+                  {"count", f.count}, {"rate", f.rate}};
         if (f.errcode) j["errcode"] = *f.errcode;
         out.push_back(j);
       }
@@ -682,17 +584,25 @@ ApiReply Sandbox::control(const ApiRequest& req) {
   if (p == "/_sandbox/clock" && (get || post)) {
     if (post) {
       if (body.contains("advance_ms") && body["advance_ms"].is_number_integer())
-        clock_.advance(chr::milliseconds(body["advance_ms"].get<std::int64_t>()));
+        ctx_.clock.advance(chr::milliseconds(body["advance_ms"].get<std::int64_t>()));
       if (body.contains("advance_s") && body["advance_s"].is_number_integer())
-        clock_.advance(chr::seconds(body["advance_s"].get<std::int64_t>()));
-      if (body.contains("freeze") && body["freeze"].is_boolean()) clock_.freeze(body["freeze"].get<bool>());
+        ctx_.clock.advance(chr::seconds(body["advance_s"].get<std::int64_t>()));
+      if (body.contains("freeze") && body["freeze"].is_boolean()) ctx_.clock.freeze(body["freeze"].get<bool>());
     }
-    return control_json({{"unix_ms", now_ms()}, {"frozen", clock_.frozen()}});
+    return control_json({{"unix_ms", ctx_.now_ms()}, {"frozen", ctx_.clock.frozen()}});
   }
   if (p == "/_sandbox/reset" && post) {
     reset_state();
     return control_json({{"reset", true}});
   }
+  if (p == "/_sandbox/state" && get) {
+    json out = json::object();
+    for (const auto& m : modules_)
+      if (auto st = m->state(); st.is_object()) out.update(st);
+    return control_json(out);
+  }
+  for (auto& m : modules_)
+    if (auto reply = m->control(req, t, body)) return std::move(*reply);
   return control_error(404, "sandbox.not_found", "no such control endpoint or method");
 }
 

@@ -1,6 +1,8 @@
 // Endpoint logic without sockets: (state, request) → reply, time driven by a ManualClock.
 #include "tests/sandbox/sandbox.h"
 
+#include "tests/sandbox/callbacks.h"
+
 #include "adapters/wecom/crypto.h"
 
 #include <catch2/catch.hpp>
@@ -477,6 +479,43 @@ TEST_CASE("sandbox control: faults are counted down per path", "[sandbox][contro
     CAPTURE(b.body);
     CHECK(env.post("/_sandbox/faults", b.body).status == b.status);
   }
+}
+
+TEST_CASE("sandbox control: a fault with a rate hits about that fraction of requests", "[sandbox][control][faults]") {
+  Env env;
+  CHECK(env.post("/_sandbox/faults", R"({"path":"/cgi-bin/webhook/send","errcode":-1,"rate":0.25,"count":100000})")
+            .status == 200);
+  int hits = 0;
+  for (int i = 0; i < 4000; ++i) hits += env.sb.take_fault("/cgi-bin/webhook/send") ? 1 : 0;
+  // Binomial(4000, 0.25): mean 1000, sd ≈ 27; ±200 is more than 7 sd.
+  CHECK(hits > 800);
+  CHECK(hits < 1200);
+  auto listed = json::parse(env.get("/_sandbox/faults").body)["faults"];
+  REQUIRE(listed.size() == 1);
+  CHECK(listed[0]["count"] == 100000 - hits);  // misses do not count down
+  for (const char* bad : {R"({"path":"/cgi-bin/x","rate":0})", R"({"path":"/cgi-bin/x","rate":1.5})",
+                          R"({"path":"/cgi-bin/x","rate":"half"})"}) {
+    CAPTURE(bad);
+    CHECK(env.post("/_sandbox/faults", bad).status == 400);
+  }
+}
+
+TEST_CASE("sandbox JSON callbacks decrypt with receiveid empty, as the intelligent robot's", "[sandbox][callbacks]") {
+  const std::string key = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG";
+  auto crypt = adapters::wecom::MsgCrypt::create("Tok1", key, "").value();
+  const std::string plaintext = R"({"msgid":"m1","msgtype":"text","text":{"content":"@助手 覆盖率"}})";
+  auto signed_cb = sign_json_callback(crypt, plaintext, "1700000000", "nonce1");
+  auto envelope = json::parse(signed_cb.body);
+  REQUIRE(envelope.contains("encrypt"));
+  const std::string encrypted = envelope["encrypt"].get<std::string>();
+  CHECK(signed_cb.query == "msg_signature=" + crypt.signature("1700000000", "nonce1", encrypted) +
+                               "&timestamp=1700000000&nonce=nonce1");
+  auto back = crypt.decrypt(encrypted);
+  REQUIRE(back.has_value());
+  CHECK(*back == plaintext);
+  // A receiver that expects the corp id as receiveid must refuse it.
+  auto corp = adapters::wecom::MsgCrypt::create("Tok1", key, "wwtest0001").value();
+  CHECK_FALSE(corp.decrypt(encrypted).has_value());
 }
 
 TEST_CASE("sandbox control: reset forgets tokens, windows, records and faults", "[sandbox][control]") {

@@ -5,7 +5,10 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
+#include <boost/asio/strand.hpp>
 #include <boost/asio/thread_pool.hpp>
+
+#include <map>
 
 namespace yuer::sandbox {
 
@@ -21,8 +24,21 @@ struct SandboxServer::Impl {
     return s;
   }
 
+  // Delivers what the sandbox emitted while answering a request: in emission order per URL (one
+  // strand each), different URLs in parallel. Called on the io thread only.
+  void deliver_emitted() {
+    for (auto& job : sandbox.take_callbacks()) {
+      auto it = strands.find(job.url);
+      if (it == strands.end()) it = strands.emplace(job.url, boost::asio::make_strand(workers)).first;
+      boost::asio::post(it->second, [sb = &sandbox, job = std::move(job)] {
+        sb->record_callback(deliver_callback(job, sb->clock()), job.on_done);
+      });
+    }
+  }
+
   Sandbox& sandbox;
-  boost::asio::thread_pool workers{2};
+  boost::asio::thread_pool workers{8};
+  std::map<std::string, boost::asio::strand<boost::asio::thread_pool::executor_type>> strands;
   net::HttpServer server;
 };
 
@@ -43,7 +59,8 @@ awaitable<CallbackRecord> deliver_on_worker(CallbackJob job, Sandbox* sb) {
   co_return deliver_callback(job, sb->clock());
 }
 
-awaitable<http::Response> serve_api(Sandbox* sb, http::Request req) {
+awaitable<http::Response> serve_api(SandboxServer::Impl* impl, http::Request req) {
+  Sandbox* sb = &impl->sandbox;
   ApiRequest ar = to_api(req);
   std::string path = parse_target(ar.target).path;
   if (auto fault = sb->take_fault(path)) {
@@ -54,10 +71,14 @@ awaitable<http::Response> serve_api(Sandbox* sb, http::Request req) {
     }
     if (fault->http_status != 0 || fault->errcode) co_return to_http(req, sb->fault_reply(*fault, ar));
   }
-  co_return to_http(req, sb->handle(ar));
+  ApiReply reply = sb->handle(ar);
+  impl->deliver_emitted();
+  co_return to_http(req, std::move(reply));
 }
 
-awaitable<http::Response> serve_control(Sandbox* sb, boost::asio::thread_pool* workers, http::Request req) {
+awaitable<http::Response> serve_control(SandboxServer::Impl* impl, http::Request req) {
+  Sandbox* sb = &impl->sandbox;
+  boost::asio::thread_pool* workers = &impl->workers;
   ApiRequest ar = to_api(req);
   std::string path = parse_target(ar.target).path;
   if (path == "/_sandbox/callbacks/app" || path == "/_sandbox/callbacks/verify") {
@@ -69,7 +90,9 @@ awaitable<http::Response> serve_control(Sandbox* sb, boost::asio::thread_pool* w
         workers->get_executor(), deliver_on_worker(std::get<CallbackJob>(std::move(prepared)), sb), use_awaitable);
     co_return to_http(req, control_json(sb->record_callback(std::move(rec))));
   }
-  co_return to_http(req, sb->handle(ar));
+  ApiReply reply = sb->handle(ar);
+  impl->deliver_emitted();
+  co_return to_http(req, std::move(reply));
 }
 
 }  // namespace
@@ -77,19 +100,18 @@ awaitable<http::Response> serve_control(Sandbox* sb, boost::asio::thread_pool* w
 SandboxServer::SandboxServer(boost::asio::io_context& ioc, Sandbox& sandbox, std::string listen,
                              metrics::Registry& metrics)
     : impl_(std::make_unique<Impl>(ioc, sandbox, std::move(listen), metrics)) {
-  Sandbox* sb = &sandbox;
-  boost::asio::thread_pool* workers = &impl_->workers;
+  Impl* impl = impl_.get();
   net::Route api;
   api.path = "/cgi-bin/";
   api.match = net::Route::Match::kPrefix;
   api.label = "wecom_api";
-  api.handler = [sb](http::Request req) { return serve_api(sb, std::move(req)); };
+  api.handler = [impl](http::Request req) { return serve_api(impl, std::move(req)); };
   impl_->server.add_route(std::move(api));
   net::Route control;
   control.path = "/_sandbox/";
   control.match = net::Route::Match::kPrefix;
   control.label = "sandbox_control";
-  control.handler = [sb, workers](http::Request req) { return serve_control(sb, workers, std::move(req)); };
+  control.handler = [impl](http::Request req) { return serve_control(impl, std::move(req)); };
   impl_->server.add_route(std::move(control));
 }
 

@@ -29,8 +29,9 @@ class SandboxServer {
   // Stops accepting and waits for in-flight requests (up to `grace`). Co_await on the io thread.
   awaitable<void> stop(std::chrono::milliseconds grace);
 
+ struct Impl;  // public so the request handlers in server.cpp can name it
+
  private:
-  struct Impl;
   std::unique_ptr<Impl> impl_;
 };
 

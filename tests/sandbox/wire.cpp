@@ -2,6 +2,8 @@
 
 #include <boost/url/parse.hpp>
 
+#include <algorithm>
+#include <cctype>
 #include <random>
 
 namespace yuer::sandbox {
@@ -125,5 +127,49 @@ std::string random_alnum(std::size_t n) {
 }
 std::string random_digits(std::size_t n) { return random_from("0123456789", n); }
 std::uint64_t random_u64() { return rng()(); }
+
+std::string lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
+  return s;
+}
+
+std::vector<std::string> split_bar(const std::string& s) {
+  std::vector<std::string> out;
+  std::size_t pos = 0;
+  while (pos <= s.size()) {
+    auto bar = s.find('|', pos);
+    if (bar == std::string::npos) bar = s.size();
+    if (bar > pos) out.push_back(s.substr(pos, bar - pos));
+    pos = bar + 1;
+  }
+  return out;
+}
+
+std::string join_bar(const std::vector<std::string>& v) {
+  std::string out;
+  for (const auto& s : v) out += (out.empty() ? "" : "|") + s;
+  return out;
+}
+
+std::string utf8_cut(const std::string& s, std::size_t n) {
+  if (s.size() <= n) return s;
+  while (n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) --n;
+  return s.substr(0, n);
+}
+
+std::optional<std::string> string_field(const nlohmann::json& obj, const char* key) {
+  if (!obj.is_object() || !obj.contains(key) || !obj[key].is_string()) return std::nullopt;
+  return obj[key].get<std::string>();
+}
+
+std::optional<std::int64_t> int_field(const nlohmann::json& obj, const char* key) {
+  if (!obj.is_object() || !obj.contains(key)) return std::nullopt;
+  const auto& v = obj[key];
+  if (v.is_number_integer()) return v.get<std::int64_t>();
+  if (!v.is_string()) return std::nullopt;
+  const auto& s = v.get_ref<const std::string&>();
+  if (s.empty() || s.size() > 18 || s.find_first_not_of("0123456789") != std::string::npos) return std::nullopt;
+  return std::stoll(s);
+}
 
 }  // namespace yuer::sandbox

@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace yuer::sandbox {
 
@@ -64,6 +65,18 @@ std::string url_encode(std::string_view s);
 std::string random_alnum(std::size_t n);
 std::string random_digits(std::size_t n);
 std::uint64_t random_u64();
+
+// ASCII lower case (WeCom compares userids case-insensitively).
+std::string lower(std::string s);
+// "a|b|c" → {"a","b","c"} (empty parts dropped) and back.
+std::vector<std::string> split_bar(const std::string& s);
+std::string join_bar(const std::vector<std::string>& v);
+// Cuts `s` to at most `n` bytes without splitting a UTF-8 sequence.
+std::string utf8_cut(const std::string& s, std::size_t n);
+// obj[key] if it is a string.
+std::optional<std::string> string_field(const nlohmann::json& obj, const char* key);
+// obj[key] if it is an integer (or a string of digits, as WeCom accepts for ids).
+std::optional<std::int64_t> int_field(const nlohmann::json& obj, const char* key);
 
 // UTF-8 byte length (WeCom's limits are in bytes of UTF-8).
 inline std::size_t utf8_bytes(std::string_view s) { return s.size(); }

@@ -1,0 +1,13 @@
+// The sandbox's modules: one line each (see module.h). Dispatch tries them in this order after
+// the core endpoints (gettoken, webhook/send, message/send, appchat/send).
+#include "tests/sandbox/module.h"
+
+namespace yuer::sandbox {
+
+std::vector<std::unique_ptr<Module>> make_modules(Context& ctx) {
+  std::vector<std::unique_ptr<Module>> m;
+  (void)ctx;
+  return m;
+}
+
+}  // namespace yuer::sandbox
