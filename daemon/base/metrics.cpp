@@ -103,12 +103,19 @@ void Registry::gauge(const std::string& name, const std::string& help, std::func
   family(name, help, "gauge").gauge = std::move(read);
 }
 
+void Registry::gauge(const std::string& name, const std::string& help, const Labels& labels,
+                     std::function<double()> read) {
+  std::lock_guard lock(mu_);
+  family(name, help, "gauge").labeled_gauges[render_labels(labels)] = std::move(read);
+}
+
 std::string Registry::render() const {
   std::lock_guard lock(mu_);
   std::string out;
   for (const auto& [name, f] : families_) {
     out += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, f.help, name, f.type);
     if (f.gauge) out += fmt::format("{} {}\n", name, number(f.gauge()));
+    for (const auto& [labels, g] : f.labeled_gauges) out += fmt::format("{}{} {}\n", name, labels, number(g()));
     for (const auto& [labels, c] : f.counters) out += fmt::format("{}{} {}\n", name, labels, c->value());
     for (const auto& [labels, h] : f.histograms) {
       auto s = h->snapshot();

@@ -52,6 +52,8 @@ class Registry {
                        const Labels& labels = {});
   // A gauge read at scrape time; `read` is called on the scraping thread and must be thread-safe.
   void gauge(const std::string& name, const std::string& help, std::function<double()> read);
+  // The same, one series per label set of one family (e.g. {route="robot"}).
+  void gauge(const std::string& name, const std::string& help, const Labels& labels, std::function<double()> read);
 
   // Renders every family in Prometheus text format.
   std::string render() const;
@@ -63,6 +65,7 @@ class Registry {
     std::map<std::string, std::unique_ptr<Counter>> counters;      // key: rendered label set
     std::map<std::string, std::unique_ptr<Histogram>> histograms;  // key: rendered label set
     std::function<double()> gauge;
+    std::map<std::string, std::function<double()>> labeled_gauges;  // key: rendered label set
   };
   Family& family(const std::string& name, const std::string& help, const char* type);
 
