@@ -2,6 +2,8 @@
 
 #include "adapters/aibot/aibot_callback.h"
 #include "adapters/app/app_callback.h"
+#include "adapters/app/app_outbound.h"
+#include "adapters/robot/robot_channel.h"
 #include "adapters/wecom/callback_endpoint.h"
 
 namespace yuer::adapters {
@@ -68,5 +70,38 @@ Result<void> CallbackRoutes::rekey(const std::vector<CallbackReceiver>& receiver
           first = fail(ok.error().code, "receiver " + r.name + ": " + ok.error().message);
   return first;
 }
+
+struct OutboundChannels::Impl {
+  Impl(boost::asio::any_io_executor io, const Clock& clock, const OutboundConfig& c)
+      : http(io, c.http), api(http, c.api_base), app_token(api, clock, c.corp_id, c.app_secret) {}
+  net::HttpsClient http;
+  wecom::ApiClient api;
+  wecom::AccessToken app_token;
+  std::vector<std::unique_ptr<model::OutboundChannel>> channels;
+};
+
+OutboundChannels::OutboundChannels(boost::asio::any_io_executor io, const Clock& clock, OutboundConfig c)
+    : impl_(std::make_unique<Impl>(io, clock, c)) {
+  auto& api = impl_->api;
+  auto& out = impl_->channels;
+  // One registration line per channel.
+  if (!c.robot_keys.empty())
+    out.push_back(robot::make_channel(api, {c.robot_keys, c.robot_per_key_per_window, c.robot_window, c.robot_route_per_minute}));
+  if (c.app_agent_id && !c.app_secret.empty())
+    out.push_back(app::make_message_channel(api, impl_->app_token, {c.app_agent_id}));
+  if (c.app_agent_id && !c.app_secret.empty())
+    out.push_back(app::make_appchat_channel(api, impl_->app_token, {c.app_agent_id}));
+  // kf (微信客服) and customer-group tasks plug in here the same way (issue 4, other slices).
+}
+
+OutboundChannels::~OutboundChannels() = default;
+
+std::vector<model::OutboundChannel*> OutboundChannels::channels() const {
+  std::vector<model::OutboundChannel*> out;
+  for (auto& c : impl_->channels) out.push_back(c.get());
+  return out;
+}
+
+void OutboundChannels::set_app_secret(std::string secret) { impl_->app_token.set_secret(std::move(secret)); }
 
 }  // namespace yuer::adapters

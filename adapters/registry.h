@@ -6,10 +6,16 @@
 #include "daemon/base/metrics.h"
 #include "daemon/base/result.h"
 #include "daemon/model/inbox.h"
+#include "daemon/model/outbound_channel.h"
 #include "daemon/net/http_server.h"
+#include "daemon/net/https_client.h"
+
+#include <boost/asio/any_io_executor.hpp>
 
 #include <cstddef>
+#include <chrono>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -51,6 +57,36 @@ class CallbackRoutes {
  private:
   struct Impl;
   explicit CallbackRoutes(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// What the outbound channels need ([wecom], [wecom.robots], [wecom.app], [outbox]).
+struct OutboundConfig {
+  std::string api_base;  // "https://qyapi.weixin.qq.com" or a loopback http URL (sandbox)
+  std::string corp_id;
+  net::HttpsClientSettings http;
+  std::map<std::string, std::string> robot_keys;  // group → webhook key (secrets); none: no robot route
+  int robot_per_key_per_window = 18;
+  std::chrono::milliseconds robot_window{60000};
+  int robot_route_per_minute = 18000;
+  std::int64_t app_agent_id = 0;  // with app_secret: the "app" and "appchat" routes
+  std::string app_secret;         // secret
+};
+
+// The outbound channels of every configured route, with the HTTPS client, API client and access
+// token cache they share. One registration line per channel in registry.cpp.
+class OutboundChannels {
+ public:
+  // Call on the io thread (`io`). `clock` must outlive the object. Throws std::runtime_error when
+  // TLS cannot be set up (no CA store): a broken environment.
+  OutboundChannels(boost::asio::any_io_executor io, const Clock& clock, OutboundConfig config);
+  ~OutboundChannels();
+  std::vector<model::OutboundChannel*> channels() const;
+  // Replaces the app secret (SIGHUP): clears the token cache and a bad-secret stop.
+  void set_app_secret(std::string secret);
+
+ private:
+  struct Impl;
   std::unique_ptr<Impl> impl_;
 };
 

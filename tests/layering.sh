@@ -9,10 +9,12 @@ declare -A allowed=(
   [daemon/net]="daemon/base daemon/net"
   [daemon/store]="daemon/base daemon/model daemon/store"
   [daemon/inbox]="daemon/base daemon/model daemon/store daemon/inbox"
-  [daemon/admin]="daemon/base daemon/model daemon/net daemon/store daemon/admin"
+  [daemon/outbox]="daemon/base daemon/model daemon/store daemon/outbox"
+  [daemon/admin]="daemon/base daemon/model daemon/net daemon/store daemon/outbox daemon/admin"
   [adapters/wecom]="daemon/base daemon/model daemon/net adapters/wecom"
   [adapters/app]="daemon/base daemon/model daemon/net adapters/wecom adapters/app"
   [adapters/aibot]="daemon/base daemon/model daemon/net adapters/wecom adapters/aibot"
+  [adapters/robot]="daemon/base daemon/model daemon/net adapters/wecom adapters/robot"
   [adapters]="daemon/base daemon/model daemon/net adapters"
   [daemon/yuerctl]="daemon/base daemon/model daemon/net daemon/store daemon/yuerctl"
 )

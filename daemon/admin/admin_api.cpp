@@ -76,6 +76,8 @@ awaitable<http::Response> AdminApi::api(http::Request req) {
       co_return http::make_error(req, http::Status::method_not_allowed, "api.bad_method", "use GET");
     co_return co_await list_inbox(std::move(req));
   }
+  if (dispatcher_ && (path == "/api/v1/push" || path == "/api/v1/outbox" || path.starts_with("/api/v1/outbox/")))
+    co_return co_await outbox_api(std::move(req), std::move(path));
   co_return http::make_error(req, http::Status::not_found, "api.not_found", "no such API: " + path);
 }
 

@@ -4,9 +4,12 @@
 
 #include "daemon/base/metrics.h"
 #include "daemon/net/http_server.h"
+#include "daemon/outbox/dispatcher.h"
+#include "daemon/store/outbox_store.h"
 #include "daemon/store/store.h"
 
 #include <boost/asio/thread_pool.hpp>
+#include <nlohmann/json.hpp>
 
 #include <string>
 #include <vector>
@@ -23,6 +26,13 @@ class AdminApi {
   // /api/v1/ (prefix, token required; loopback only unless `allow_remote`), /healthz, /metrics.
   std::vector<net::Route> routes(bool allow_remote);
 
+  // Enables /api/v1/push and /api/v1/outbox...: `dispatcher` (io thread) and `outbox` (store pool
+  // thread) must outlive the routes. Without it those paths answer 404.
+  void set_outbox(outbox::Dispatcher* dispatcher, store::OutboxStore* outbox) {
+    dispatcher_ = dispatcher;
+    outbox_ = outbox;
+  }
+
   // Replaces the admin token (SIGHUP). Call on the io thread.
   void set_token(const std::string& token);
 
@@ -34,11 +44,16 @@ class AdminApi {
  private:
   bool authorized(const http::Request& req) const;
   awaitable<http::Response> list_inbox(http::Request req);
+  // outbox_api.cpp: /api/v1/push, /api/v1/outbox[/ID[/retry|/cancel]]
+  awaitable<http::Response> outbox_api(http::Request req, std::string path);
+  awaitable<http::Response> push_many(http::Request req, nlohmann::json body);
 
   store::Store& store_;
   boost::asio::thread_pool& store_pool_;
   metrics::Registry& metrics_;
   std::string token_hash_;
+  outbox::Dispatcher* dispatcher_ = nullptr;
+  store::OutboxStore* outbox_ = nullptr;
 };
 
 }  // namespace yuer::admin

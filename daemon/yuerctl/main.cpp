@@ -136,6 +136,113 @@ int cmd_inbox_list(const Globals& g, const InboxOptions& o) {
   return kOk;
 }
 
+// POST `body` to `path`; on success (2xx) fills `out` and returns kOk.
+int api_post(const Globals& g, const std::string& path, const std::string& body, json& out) {
+  std::string token, error;
+  if (!read_token(g.token_file, token, error)) return die(kUsage, error);
+  auto rsp = yuer::net::http_request(Verb::post, g.url + path, body,
+                                     {{"Authorization", "Bearer " + token}, {"Content-Type", "application/json"}});
+  if (!rsp) return die(kRuntime, "cannot reach yuerd at " + g.url + ": " + rsp.error().message);
+  if (rsp->status == 401) return die(kRuntime, "yuerd refused the admin token from " + g.token_file);
+  out = json::parse(rsp->body, nullptr, false);
+  if (rsp->status / 100 != 2) {
+    std::string msg = out.is_object() && out.contains("error") ? out["error"].value("message", "") : rsp->body;
+    return die(kRuntime, "yuerd answered " + std::to_string(rsp->status) + ": " + msg);
+  }
+  if (out.is_discarded()) return die(kRuntime, "yuerd answered with a body that is not JSON");
+  return kOk;
+}
+
+struct PushOptions {
+  std::string group;
+  std::string user;
+  std::string chat;
+  std::string text_file;
+  std::string markdown_file;
+  std::string key;
+};
+
+int cmd_push(const Globals& g, const PushOptions& o) {
+  const bool markdown = !o.markdown_file.empty();
+  std::ifstream in(markdown ? o.markdown_file : o.text_file, std::ios::binary);
+  if (!in) return die(kUsage, "cannot read " + (markdown ? o.markdown_file : o.text_file));
+  std::ostringstream buf;
+  buf << in.rdbuf();
+  json body = {{"content", buf.str()}, {"kind", markdown ? "markdown" : "text"}};
+  if (!o.group.empty()) body["route"] = "robot", body["target"] = o.group;
+  else if (!o.user.empty()) body["route"] = "app", body["target"] = o.user;
+  else body["route"] = "appchat", body["target"] = o.chat;
+  if (!o.key.empty()) body["key"] = o.key;
+  json out;
+  if (int rc = api_post(g, "/api/v1/push", body.dump(), out); rc != kOk) return rc;
+  if (g.json_out) {
+    std::cout << out.dump(2) << "\n";
+    return kOk;
+  }
+  std::cout << (out.value("duplicate", false) ? "已存在（同一键已入队）" : "已入队") << "，消息编号:";
+  for (const auto& id : out["ids"]) std::cout << " " << id.get<long long>();
+  std::cout << "\n";
+  return kOk;
+}
+
+struct OutboxOptions {
+  std::string route;
+  std::string target;
+  std::string state;
+  int limit = 50;
+  std::int64_t id = 0;
+};
+
+std::string ms_time(std::int64_t ms, const std::string& tz) { return ms > 0 ? format_time(ms / 1000, tz) : "-"; }
+
+int cmd_outbox_list(const Globals& g, const OutboxOptions& o) {
+  std::ostringstream path;
+  path << "/api/v1/outbox?limit=" << o.limit;
+  if (!o.route.empty()) path << "&route=" << o.route;
+  if (!o.target.empty()) path << "&target=" << o.target;
+  if (!o.state.empty()) path << "&state=" << o.state;
+  json out;
+  if (int rc = api_get(g, path.str(), out); rc != kOk) return rc;
+  if (g.json_out) {
+    std::cout << out.dump(2, ' ', false, json::error_handler_t::replace) << "\n";
+    return kOk;
+  }
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& i : out["items"])
+    rows.push_back({std::to_string(i.value("id", 0LL)), i.value("route", ""), i.value("target", ""),
+                    i.value("state", ""), std::to_string(i.value("attempts", 0)),
+                    ms_time(i.value("created_ms", 0LL), g.tz), i.value("last_reason", "")});
+  yuer::yuerctl::print_table(std::cout, {"编号", "渠道", "目标", "状态", "尝试", "创建时间", "原因"}, rows);
+  std::cout << "共 " << rows.size() << " 条\n";
+  return kOk;
+}
+
+int cmd_outbox_show(const Globals& g, std::int64_t id) {
+  json out;
+  if (int rc = api_get(g, "/api/v1/outbox/" + std::to_string(id), out); rc != kOk) return rc;
+  if (g.json_out) {
+    std::cout << out.dump(2, ' ', false, json::error_handler_t::replace) << "\n";
+    return kOk;
+  }
+  std::cout << "编号: " << out.value("id", 0LL) << "\n渠道: " << out.value("route", "") << "\n目标: "
+            << out.value("target", "") << "\n状态: " << out.value("state", "") << "\n尝试次数: "
+            << out.value("attempts", 0) << "\n分段: " << out.value("part", 1) << "/" << out.value("parts", 1)
+            << "\n创建时间: " << ms_time(out.value("created_ms", 0LL), g.tz)
+            << "\n发送时间: " << ms_time(out.value("sent_ms", 0LL), g.tz)
+            << "\n下次尝试: " << ms_time(out.value("next_attempt_ms", 0LL), g.tz)
+            << "\n错误码: " << out.value("last_errcode", 0) << "\n原因: " << out.value("last_reason", "")
+            << "\n内容:\n" << out.value("content", "") << "\n";
+  return kOk;
+}
+
+int cmd_outbox_action(const Globals& g, std::int64_t id, const std::string& action) {
+  json out;
+  if (int rc = api_post(g, "/api/v1/outbox/" + std::to_string(id) + "/" + action, "{}", out); rc != kOk) return rc;
+  if (g.json_out) std::cout << out.dump(2) << "\n";
+  else std::cout << (action == "retry" ? "已重新排队: " : "已取消: ") << id << "\n";
+  return kOk;
+}
+
 int cmd_migrate(const std::string& store_path) {
   yuer::store::Settings s;
   s.path = store_path;
@@ -174,6 +281,39 @@ int main(int argc, char** argv) {
   inbox_list->add_flag("--payload", io.payload, "include the decrypted payload (personal data: handle with care)");
   inbox_list->add_flag("--json", g.json_out, "print JSON");
 
+  PushOptions po;
+  auto* push = cli.add_subcommand("push", "send a notice through the outbox (robot group, app member or app chat)");
+  auto* dest = push->add_option_group("destination", "exactly one destination");
+  dest->add_option("--group", po.group, "group name with a robot key (route robot)");
+  dest->add_option("--user", po.user, "member userid (route app, message/send)");
+  dest->add_option("--chat", po.chat, "app chat id (route appchat)");
+  dest->require_option(1);
+  auto* content = push->add_option_group("content", "exactly one content file");
+  content->add_option("--text", po.text_file, "UTF-8 text file (split into parts over 2048 bytes)");
+  content->add_option("--markdown", po.markdown_file, "markdown file (split into parts over the route's limit)");
+  content->require_option(1);
+  push->add_option("--key", po.key, "idempotency key: pushing again with the same key sends nothing new");
+  push->add_flag("--json", g.json_out, "print JSON");
+
+  OutboxOptions oo;
+  auto* outbox = cli.add_subcommand("outbox", "outbound messages: list, show, retry, cancel");
+  outbox->require_subcommand(1);
+  auto* outbox_list = outbox->add_subcommand("list", "list outbox rows, newest first");
+  outbox_list->add_option("--route", oo.route, "robot, app, appchat");
+  outbox_list->add_option("--target", oo.target, "group / userid / chat id");
+  outbox_list->add_option("--state", oo.state, "queued, sending, sent, failed, expired, cancelled");
+  outbox_list->add_option("--limit", oo.limit, "rows to show (1-1000)")->capture_default_str()->check(CLI::Range(1, 1000));
+  outbox_list->add_flag("--json", g.json_out, "print JSON");
+  auto* outbox_show = outbox->add_subcommand("show", "one row with its content");
+  outbox_show->add_option("id", oo.id, "outbox id")->required()->check(CLI::PositiveNumber);
+  outbox_show->add_flag("--json", g.json_out, "print JSON");
+  auto* outbox_retry = outbox->add_subcommand("retry", "queue a failed, expired or cancelled row again (or retry a waiting one now)");
+  outbox_retry->add_option("id", oo.id, "outbox id")->required()->check(CLI::PositiveNumber);
+  outbox_retry->add_flag("--json", g.json_out, "print JSON");
+  auto* outbox_cancel = outbox->add_subcommand("cancel", "cancel a queued row");
+  outbox_cancel->add_option("id", oo.id, "outbox id")->required()->check(CLI::PositiveNumber);
+  outbox_cancel->add_flag("--json", g.json_out, "print JSON");
+
   std::string store_path;
   auto* migrate = cli.add_subcommand("migrate", "offline: apply pending store migrations");
   migrate->add_option("--store", store_path, "store file (yuerd must not be running)")->required();
@@ -187,5 +327,10 @@ int main(int argc, char** argv) {
   if (*status) return cmd_status(g);
   if (*inbox_list) return cmd_inbox_list(g, io);
   if (*migrate) return cmd_migrate(store_path);
+  if (*push) return cmd_push(g, po);
+  if (*outbox_list) return cmd_outbox_list(g, oo);
+  if (*outbox_show) return cmd_outbox_show(g, oo.id);
+  if (*outbox_retry) return cmd_outbox_action(g, oo.id, "retry");
+  if (*outbox_cancel) return cmd_outbox_action(g, oo.id, "cancel");
   return die(kUsage, "unknown command");
 }

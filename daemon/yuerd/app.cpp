@@ -7,6 +7,8 @@
 #include "daemon/base/metrics.h"
 #include "daemon/inbox/group_commit_inbox.h"
 #include "daemon/net/http_server.h"
+#include "daemon/outbox/dispatcher.h"
+#include "daemon/store/outbox_store.h"
 #include "daemon/store/store.h"
 
 #include <boost/asio/co_spawn.hpp>
@@ -33,6 +35,22 @@ std::vector<adapters::CallbackReceiver> receivers_of(const Settings& s) {
 }
 
 awaitable<int> store_ping(store::Store* store) { co_return store->schema_version(); }
+
+adapters::OutboundConfig outbound_of(const Settings& s) {
+  adapters::OutboundConfig c;
+  c.api_base = s.api_base;
+  c.corp_id = s.corp_id;
+  c.http.connect_timeout = std::chrono::milliseconds(s.outbound.connect_timeout_ms);
+  c.http.request_timeout = std::chrono::milliseconds(s.outbound.request_timeout_ms);
+  c.http.extra_ca_file = s.outbound.extra_ca_file;
+  c.robot_keys = s.outbound.robot_keys;
+  c.robot_per_key_per_window = s.outbound.robot_per_key_per_window;
+  c.robot_window = std::chrono::milliseconds(s.outbound.robot_window_ms);
+  c.robot_route_per_minute = s.outbound.robot_route_per_minute;
+  c.app_agent_id = s.outbound.app_agent_id;
+  c.app_secret = s.outbound.app_secret;
+  return c;
+}
 
 class Daemon {
  public:
@@ -73,6 +91,9 @@ class Daemon {
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<inbox::GroupCommitInbox> inbox_;
   std::unique_ptr<adapters::CallbackRoutes> callbacks_;
+  std::unique_ptr<store::OutboxStore> outbox_store_;
+  std::unique_ptr<adapters::OutboundChannels> outbound_;
+  std::unique_ptr<outbox::Dispatcher> dispatcher_;
   std::unique_ptr<admin::AdminApi> admin_;
   std::unique_ptr<net::HttpServer> server_;
 };
@@ -100,6 +121,23 @@ int Daemon::run() {
   callbacks_ = std::move(*callbacks);
   admin_ = std::make_unique<admin::AdminApi>(*store_, store_pool_, metrics_, settings_.admin_token);
 
+  auto outbox_store = store::open_sqlite_outbox_store(settings_.store);
+  if (!outbox_store) {
+    spdlog::critical("cannot open the outbox: {} ({})", outbox_store.error().message, outbox_store.error().code);
+    return kExitRuntime;
+  }
+  outbox_store_ = std::move(*outbox_store);
+  try {
+    outbound_ = std::make_unique<adapters::OutboundChannels>(ioc_.get_executor(), clock_, outbound_of(settings_));
+  } catch (const std::exception& e) {
+    spdlog::critical("cannot set up outbound channels: {}", e.what());
+    return kExitRuntime;
+  }
+  dispatcher_ = std::make_unique<outbox::Dispatcher>(ioc_.get_executor(), store_pool_, *outbox_store_, clock_, metrics_,
+                                                     settings_.outbox);
+  for (auto* channel : outbound_->channels()) dispatcher_->add_channel(*channel);
+  admin_->set_outbox(dispatcher_.get(), outbox_store_.get());
+
   server_ = std::make_unique<net::HttpServer>(ioc_, settings_.server, metrics_);
   for (auto& r : callbacks_->routes()) server_->add_route(std::move(r));
   for (auto& r : admin_->routes(settings_.admin_allow_remote)) server_->add_route(std::move(r));
@@ -125,6 +163,7 @@ int Daemon::run() {
                settings_.callback.receivers.size());
 
   net::co_spawn(ioc_, handle_signals(), task_end("signals"));
+  net::co_spawn(ioc_, dispatcher_->run(), task_end("outbox"));
   std::uint64_t usec = 0;
   if (sd_watchdog_enabled(0, &usec) > 0)
     net::co_spawn(ioc_, watchdog(std::chrono::microseconds(usec / 2)), task_end("watchdog"));
@@ -140,6 +179,9 @@ int Daemon::run() {
   store_pool_.join();
   server_.reset();
   admin_.reset();
+  dispatcher_.reset();
+  outbound_.reset();
+  outbox_store_.reset();
   callbacks_.reset();
   inbox_.reset();
   store_.reset();
@@ -167,6 +209,7 @@ awaitable<void> Daemon::shutdown() {
   stopping_ = true;
   sd_notify(0, "STOPPING=1");
   co_await server_->stop(kStopGrace);
+  dispatcher_->stop();  // attempts in flight end within wecom.request_timeout_ms
   watchdog_timer_.cancel();
   signals_.cancel();
 }
@@ -191,6 +234,7 @@ void Daemon::reload() {
   }
   log::setup(fresh->log_level);
   admin_->set_token(fresh->admin_token);
+  outbound_->set_app_secret(fresh->outbound.app_secret);
   if (auto ok = callbacks_->rekey(receivers_of(*fresh)); !ok)
     spdlog::error("reload: {}", ok.error().message);
   if (fresh->server.listen != settings_.server.listen || fresh->store.path != settings_.store.path)

@@ -92,6 +92,51 @@ std::string check_admin_token(std::string_view v) {
   return {};
 }
 
+// https://developer.work.weixin.qq.com/document/path/91039: corpsecret, printable ASCII.
+std::string check_app_secret(std::string_view v) {
+  if (v.empty() || v.size() > 256 || !all_of_class(v, is_visible_ascii))
+    return fmt::format("expected 1 to 256 visible ASCII characters (got {} characters)", v.size());
+  return {};
+}
+
+// Robot keys: one "group key" pair per line; blank lines and lines starting with # are skipped.
+bool parse_robot_keys(std::string_view text, std::map<std::string, std::string>* out, std::string* why) {
+  std::map<std::string, std::string> seen;
+  std::size_t line_no = 0;
+  while (!text.empty()) {
+    ++line_no;
+    auto nl = text.find('\n');
+    std::string_view line = text.substr(0, nl);
+    text = nl == std::string_view::npos ? std::string_view() : text.substr(nl + 1);
+    while (!line.empty() && (line.back() == '\r' || line.back() == ' ' || line.back() == '\t')) line.remove_suffix(1);
+    while (!line.empty() && (line.front() == ' ' || line.front() == '\t')) line.remove_prefix(1);
+    if (line.empty() || line.front() == '#') continue;
+    auto sep = line.find_first_of(" \t");
+    std::string_view group = line.substr(0, sep);
+    std::string_view key = sep == std::string_view::npos ? std::string_view() : line.substr(sep + 1);
+    while (!key.empty() && (key.front() == ' ' || key.front() == '\t')) key.remove_prefix(1);
+    if (group.empty() || key.empty() || key.find_first_of(" \t") != std::string_view::npos || group.size() > 64 ||
+        key.size() > 128 || !all_of_class(group, is_id_char) || !all_of_class(key, is_visible_ascii)) {
+      if (why) *why = fmt::format("line {}: expected \"<group> <key>\" (group: letters, digits, _ and -)", line_no);
+      return false;
+    }
+    if (!seen.emplace(std::string(group), std::string(key)).second) {
+      if (why) *why = fmt::format("line {}: group {} appears twice", line_no, group);
+      return false;
+    }
+  }
+  if (out) *out = std::move(seen);
+  return true;
+}
+
+std::string check_robot_keys(std::string_view v) {
+  std::string why;
+  if (!parse_robot_keys(v, nullptr, &why)) return why;
+  return {};
+}
+
+constexpr SecretRule kAppSecret{"secret", check_app_secret};
+constexpr SecretRule kRobotKeys{"keys", check_robot_keys};
 constexpr SecretRule kCallbackToken{"token", check_callback_token};
 constexpr SecretRule kAesKey{"aes_key", check_aes_key};
 constexpr SecretRule kAdminToken{"token", check_admin_token};
@@ -170,7 +215,7 @@ class Loader {
     Settings s;
     s.source_file = file_;
     Table top{&root, "", 1};
-    check_keys(top, {"server", "store", "inbox", "wecom", "callback", "time", "admin", "log"});
+    check_keys(top, {"server", "store", "inbox", "wecom", "callback", "time", "admin", "log", "outbox"});
     load_server(sub_table(top, "server"), s.server);
     load_store(sub_table(top, "store"), s.store);
     load_inbox(sub_table(top, "inbox"), s.inbox);
@@ -179,6 +224,7 @@ class Loader {
     load_time(sub_table(top, "time"), s);
     load_admin(sub_table(top, "admin"), s);
     load_log(sub_table(top, "log"), s);
+    load_outbox(sub_table(top, "outbox"), s.outbox);
     if (error_) return *error_;
     return s;
   }
@@ -475,8 +521,22 @@ class Loader {
   }
 
   void load_wecom(const Table& t, Settings& s) {
-    check_keys(t, {"api_base", "corp_id", "app", "bot"});
+    check_keys(t, {"api_base", "corp_id", "app", "bot", "robots", "connect_timeout_ms", "request_timeout_ms", "ca_file"});
     load_api_base(t, s);
+    read_int(t, "connect_timeout_ms", 100, 600'000, s.outbound.connect_timeout_ms);
+    read_int(t, "request_timeout_ms", 100, 600'000, s.outbound.request_timeout_ms);
+    if (auto ca = get_string(t, "ca_file", false, "")) {
+      if (ca->empty()) bad_value(t, "ca_file", "must not be empty; drop the key to use the system CA store only");
+      else s.outbound.extra_ca_file = resolve(*ca).string();
+    }
+    Table robots = sub_table(t, "robots");
+    if (robots.node) {
+      check_keys(robots, {"per_key_per_window", "window_ms", "route_per_minute"}, {kRobotKeys});
+      if (auto v = get_secret(robots, kRobotKeys)) parse_robot_keys(*v, &s.outbound.robot_keys, nullptr);
+      read_int(robots, "per_key_per_window", 1, 20, s.outbound.robot_per_key_per_window);
+      read_int(robots, "window_ms", 1000, 3'600'000, s.outbound.robot_window_ms);
+      read_int(robots, "route_per_minute", 1, 20'000, s.outbound.robot_route_per_minute);
+    }
     if (auto corp = get_string(t, "corp_id", true, "the CorpID from the WeCom admin console, e.g. \"ww0123456789abcdef\"")) {
       if (corp->empty() || corp->size() > 64 || !all_of_class(*corp, is_id_char))
         bad_value(t, "corp_id",
@@ -487,7 +547,13 @@ class Loader {
 
     Table app = sub_table(t, "app");
     if (app.node) {
-      check_keys(app, {}, {kCallbackToken, kAesKey});
+      check_keys(app, {"agent_id"}, {kCallbackToken, kAesKey, kAppSecret});
+      if (app.find("agent_id")) {
+        read_int(app, "agent_id", 1, 9'999'999'999, s.outbound.app_agent_id);
+        if (auto v = get_secret(app, kAppSecret)) s.outbound.app_secret = std::move(*v);
+      } else if (app.find("secret_file") || app.find("secret_env") || app.find("secret_credential")) {
+        missing(app, "agent_id", "the app's AgentId (an integer) when its secret is set");
+      }
       ReceiverSettings r;
       r.name = "app";
       r.path = "/wecom/callback/app";
@@ -567,6 +633,14 @@ class Loader {
     if (auto v = get_secret(t, kAdminToken)) s.admin_token = std::move(*v);
     if (const toml::node* n = typed(t, "allow_remote", toml::node_type::boolean, "a boolean (true or false)"))
       s.admin_allow_remote = *n->value<bool>();
+  }
+
+  void load_outbox(const Table& t, outbox::Settings& out) {
+    check_keys(t, {"max_in_flight", "backoff_base_ms", "backoff_max_ms", "max_attempts"});
+    read_int(t, "max_in_flight", 1, 10'000, out.max_in_flight);
+    read_ms(t, "backoff_base_ms", out.backoff_base);
+    read_ms(t, "backoff_max_ms", out.backoff_max);
+    read_int(t, "max_attempts", 1, 1000, out.max_attempts);
   }
 
   void load_log(const Table& t, Settings& s) {

@@ -6,12 +6,14 @@
 #include "daemon/base/result.h"
 #include "daemon/inbox/group_commit_inbox.h"
 #include "daemon/net/http_server.h"
+#include "daemon/outbox/dispatcher.h"
 #include "daemon/store/store.h"
 
 #include <spdlog/common.h>
 
 #include <cstddef>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -36,6 +38,19 @@ struct CallbackSettings {
   std::size_t max_body_bytes = 64 * 1024;
 };
 
+// Outbound delivery through WeCom ([wecom] timeouts, [wecom.robots], [wecom.app] agent_id/secret).
+struct OutboundSettings {
+  int connect_timeout_ms = 5000;
+  int request_timeout_ms = 15000;
+  std::string extra_ca_file;                      // PEM trust anchors besides the system store
+  std::map<std::string, std::string> robot_keys;  // secret: group → webhook key
+  int robot_per_key_per_window = 18;
+  int robot_window_ms = 60000;
+  int robot_route_per_minute = 18000;
+  std::int64_t app_agent_id = 0;
+  std::string app_secret;  // secret
+};
+
 struct Settings {
   std::string source_file;  // the file these settings came from
   net::ServerSettings server;
@@ -44,6 +59,8 @@ struct Settings {
   std::string api_base;  // wecom.api_base: https://qyapi.weixin.qq.com, or http://127.0.0.1:… (sandbox)
   std::string corp_id;   // wecom.corp_id
   CallbackSettings callback;
+  OutboundSettings outbound;
+  outbox::Settings outbox;
   std::string time_zone = "Asia/Shanghai";
   std::string admin_token;        // secret
   bool admin_allow_remote = false;  // admin API answers non-loopback peers only when true

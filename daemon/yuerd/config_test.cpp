@@ -622,3 +622,55 @@ TEST_CASE("every key in the example configs carries a comment", "[yuerd][config]
   }
   CHECK(keys >= 25);
 }
+
+// Issue 4: outbound settings ([wecom] timeouts, [wecom.robots], [wecom.app] agent_id + secret, [outbox]).
+TEST_CASE("outbound settings: robot keys file, app secret, outbox tuning", "[yuerd][config][outbox]") {
+  struct OutCase {
+    const char* label;
+    std::string toml;
+    std::string keys;       // content of robot_keys
+    std::string code;       // "" = loads
+    std::string substring;  // in the error message
+  };
+  const std::string robots = "[wecom.robots]\nkeys_file = \"robot_keys\"\n";
+  const std::vector<OutCase> cases = {
+      {"robots and outbox", appended(robots + "per_key_per_window = 15\n\n[outbox]\nmax_in_flight = 8\nbackoff_base_ms = 100\n"),
+       "# group key\nwrQinghe01 0f1e-2d3c\n\nwrQinghe02\t9a8b-7c6d\n", "", ""},
+      {"robot line without key", appended(robots), "wrQinghe01\n", "config.bad_secret",
+       "yuerd.toml:17: wecom.robots.keys: line 1: expected \"<group> <key>\""},
+      {"robot group twice", appended(robots), "g1 k1\ng1 k2\n", "config.bad_secret", "line 2: group g1 appears twice"},
+      {"robot inline keys", appended("[wecom.robots]\nkeys = \"g1 k1\"\n"), "", "config.inline_secret",
+       "wecom.robots.keys: inline secrets are refused"},
+      {"robot per key over WeCom's 20", appended(robots + "per_key_per_window = 21\n"), "g k\n", "config.bad_value",
+       "wecom.robots.per_key_per_window: 21 is out of range"},
+      {"app agent_id without secret", appended(kApp + "agent_id = 1000002\n"), "", "config.missing_key",
+       "wecom.app.secret: missing"},
+      {"app secret without agent_id", appended(kApp + "secret_file = \"app_token\"\n"), "", "config.missing_key",
+       "wecom.app.agent_id: missing"},
+      {"outbox unknown key", appended("[outbox]\nmax_inflight = 3\n"), "", "config.unknown_key",
+       "did you mean max_in_flight?"},
+  };
+  for (const auto& c : cases) {
+    CAPTURE(c.label);
+    TempDir dir;
+    write_secrets(dir.path());
+    write_file(dir.path() / "robot_keys", c.keys);
+    write_file(dir.path() / "yuerd.toml", c.toml);
+    auto r = load_config((dir.path() / "yuerd.toml").string(), env_of({}, dir.path()));
+    if (c.code.empty()) {
+      INFO((r.has_value() ? std::string() : r.error().message));
+      REQUIRE(r.has_value());
+      CHECK(r->outbound.robot_keys.size() == 2);
+      CHECK(r->outbound.robot_keys.at("wrQinghe02") == "9a8b-7c6d");
+      CHECK(r->outbound.robot_per_key_per_window == 15);
+      CHECK(r->outbox.max_in_flight == 8);
+      CHECK(r->outbox.backoff_base == std::chrono::milliseconds(100));
+    } else {
+      REQUIRE_FALSE(r.has_value());
+      CHECK(r.error().code == c.code);
+      CHECK(r.error().message.find(c.substring) != std::string::npos);
+      // Secret values never appear in messages.
+      CHECK(r.error().message.find("k1") == std::string::npos);
+    }
+  }
+}
