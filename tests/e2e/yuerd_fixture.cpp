@@ -8,7 +8,7 @@
 
 namespace yuer::test {
 
-YuerdFixture::YuerdFixture(std::string extra_toml) {
+YuerdFixture::YuerdFixture(std::string extra_toml, std::string api_base) {
   dir_.write("secrets/app_token", secrets_.app_token + "\n");
   dir_.write("secrets/app_aes_key", secrets_.app_aes_key);
   dir_.write("secrets/bot_token", secrets_.bot_token);
@@ -21,8 +21,8 @@ listen = "127.0.0.1:0"
 path = "var/yuer.db"
 
 [wecom]
-api_base = "http://127.0.0.1:9"
-corp_id = ")") + kCorpId + R"("
+api_base = ")") + api_base + R"("
+corp_id = ")" + kCorpId + R"("
 
 [wecom.app]
 token_file = "secrets/app_token"
@@ -64,6 +64,14 @@ int YuerdFixture::stop() {
   all_logs_ += proc_->output();
   proc_.reset();
   return code ? *code : -1;
+}
+
+void YuerdFixture::kill() {
+  if (!proc_) return;
+  proc_->signal(SIGKILL);
+  proc_->wait(std::chrono::seconds(10));
+  all_logs_ += proc_->output();
+  proc_.reset();
 }
 
 std::string YuerdFixture::log_text() const { return all_logs_ + (proc_ ? proc_->output() : std::string()); }

@@ -23,13 +23,16 @@ struct Secrets {
 
 class YuerdFixture {
  public:
-  explicit YuerdFixture(std::string extra_toml = {});
+  // `api_base` is wecom.api_base (a wecom-sandbox URL for outbound tests).
+  explicit YuerdFixture(std::string extra_toml = {}, std::string api_base = "http://127.0.0.1:9");
   ~YuerdFixture();
 
   // Starts yuerd (again, after stop()) and waits until it listens; REQUIREs success.
   void start();
   // SIGTERM and wait; returns the exit code (-1 if it did not exit in 10 s).
   int stop();
+  // SIGKILL (a crash) and reap.
+  void kill();
 
   std::string url(const std::string& path) const { return base_ + path; }
   const TempDir& dir() const { return dir_; }
