@@ -6,6 +6,7 @@
 
 #include "daemon/base/result.h"
 
+#include <array>
 #include <string>
 #include <string_view>
 
@@ -47,6 +48,8 @@ class MsgCrypt {
 
  private:
   MsgCrypt() = default;
+  void signature_into(std::string_view timestamp, std::string_view nonce, std::string_view encrypted,
+                      std::array<char, 40>& out) const;
   std::string token_;
   std::string key_;  // 32 bytes
   std::string receive_id_;
