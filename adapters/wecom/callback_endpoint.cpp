@@ -3,6 +3,7 @@
 #include <boost/url/parse.hpp>
 #include <spdlog/spdlog.h>
 
+#include <array>
 #include <charconv>
 #include <cstdlib>
 
@@ -16,16 +17,56 @@ struct Query {
   std::string echostr;
 };
 
-// msg_signature, timestamp and nonce are required; echostr only for GET.
+void assign_param(Query& q, std::string_view key, std::string_view value) {
+  if (key == "msg_signature") q.msg_signature = value;
+  else if (key == "timestamp") q.timestamp = value;
+  else if (key == "nonce") q.nonce = value;
+  else if (key == "echostr") q.echostr = value;
+}
+
+// Bytes that need no decoding and are valid everywhere in an origin-form target: unreserved
+// characters, '/', '?', '=' and '&'. No '%' and no '+' (which form decoding turns into a space).
+constexpr std::array<bool, 256> make_plain_table() {
+  std::array<bool, 256> t{};
+  for (int c = 'A'; c <= 'Z'; ++c) t[c] = true;
+  for (int c = 'a'; c <= 'z'; ++c) t[c] = true;
+  for (int c = '0'; c <= '9'; ++c) t[c] = true;
+  for (unsigned char c : std::string_view("-._~/?=&")) t[c] = true;
+  return t;
+}
+constexpr std::array<bool, 256> kPlain = make_plain_table();
+
+// True for "/path?query" made of kPlain bytes only: Boost.URL would accept it and decode every
+// part to itself, so it can be split directly (WeCom's targets always look like this).
+bool is_plain_target(std::string_view target) {
+  if (target.empty() || target.front() != '/') return false;
+  for (unsigned char c : target)
+    if (!kPlain[c]) return false;
+  return true;
+}
+
+// msg_signature, timestamp and nonce are required; echostr only for GET. For a repeated key the
+// last value counts.
 Result<Query> parse_query(std::string_view target, bool need_echostr) {
-  auto url = boost::urls::parse_origin_form(target);
-  if (!url) return fail("callback.bad_query", "request target is not a valid URL");
   Query q;
-  for (auto p : url->params()) {
-    if (p.key == "msg_signature") q.msg_signature = p.value;
-    else if (p.key == "timestamp") q.timestamp = p.value;
-    else if (p.key == "nonce") q.nonce = p.value;
-    else if (p.key == "echostr") q.echostr = p.value;
+  if (is_plain_target(target)) {
+    // Same result as the Boost.URL path below: params split at '&', key and value at the first '='.
+    const auto mark = target.find('?');
+    if (mark != std::string_view::npos) {
+      std::string_view query = target.substr(mark + 1);
+      for (;;) {
+        const auto amp = query.find('&');
+        const std::string_view param = query.substr(0, amp);
+        const auto eq = param.find('=');
+        assign_param(q, param.substr(0, eq), eq == std::string_view::npos ? std::string_view() : param.substr(eq + 1));
+        if (amp == std::string_view::npos) break;
+        query.remove_prefix(amp + 1);
+      }
+    }
+  } else {
+    auto url = boost::urls::parse_origin_form(target);
+    if (!url) return fail("callback.bad_query", "request target is not a valid URL");
+    for (auto p : url->params()) assign_param(q, p.key, p.value);
   }
   // Base64 never holds a space: a raw '+' decoded as space by form rules is put back (§1.4).
   for (auto& c : q.echostr)
@@ -132,7 +173,7 @@ awaitable<http::Response> CallbackEndpoint::deliver(http::Request req) {
   if (std::llabs(now - ts) > config_.replay_window_s)
     co_return reject(req, fail("callback.stale_timestamp", "timestamp outside the replay window"));
 
-  auto encrypted = extract_encrypted(config_.format, req.body());
+  auto encrypted = extract_encrypted_in_place(config_.format, req.body());  // req.body() is ours
   if (!encrypted) co_return reject(req, encrypted.error());
   auto plain = crypt_.verify_and_decrypt(q->msg_signature, q->timestamp, q->nonce, *encrypted);
   if (!plain) co_return reject(req, plain.error());

@@ -176,3 +176,43 @@ TEST_CASE("rekey swaps secrets, bad new secrets keep the old ones", "[adapters][
   auto [t3, b3] = h.signed_post(kText, "3");
   CHECK(h.send(http::Verb::post, t3, b3).result_int() == 200);
 }
+
+// parse_query splits plain targets itself and leaves anything with '%' or '+' (or other bytes)
+// to Boost.URL; both ways must read the same parameters.
+TEST_CASE("query parameters read the same with and without percent-encoding", "[adapters][wecom][callback]") {
+  Harness h;
+  const std::string ts = std::to_string(h.clock.unix_seconds());
+  const std::string enc = h.crypt.encrypt(kText);
+  const std::string body = "<xml><ToUserName><![CDATA[" + std::string(kCorp) + "]]></ToUserName><Encrypt><![CDATA[" +
+                           enc + "]]></Encrypt></xml>";
+  auto sig = [&](const std::string& nonce) { return h.crypt.signature(ts, nonce, enc); };
+  struct Case {
+    const char* label;
+    std::string target;
+    unsigned status;
+  };
+  std::vector<Case> cases = {
+      {"plain", "/wecom/callback/app?msg_signature=" + sig("n1") + "&timestamp=" + ts + "&nonce=n1", 200},
+      {"percent-encoded key and value", "/wecom/callback/app?msg_%73ignature=" + sig("n2") + "&timestamp=" + ts +
+                                            "&nonce=%6E2",
+       200},
+      {"unknown and empty parameters", "/wecom/callback/app?&x&msg_signature=" + sig("n3") + "&y=1=2&timestamp=" +
+                                           ts + "&&nonce=n3&",
+       200},
+      {"last of a repeated key counts", "/wecom/callback/app?nonce=zz&msg_signature=" + sig("n4") +
+                                            "&timestamp=" + ts + "&nonce=n4",
+       200},
+      {"'+' is form-decoded to a space", "/wecom/callback/app?msg_signature=" + sig("a b") + "&timestamp=" + ts +
+                                             "&nonce=a+b",
+       200},
+      {"key without '='", "/wecom/callback/app?msg_signature=" + sig("n5") + "&timestamp=" + ts + "&nonce", 400},
+      {"bad percent-escape", "/wecom/callback/app?msg_signature=" + sig("n6") + "&timestamp=" + ts + "&nonce=%zz",
+       400},
+  };
+  for (const auto& c : cases) {
+    CAPTURE(c.label);
+    CHECK(h.send(http::Verb::post, c.target, body).result_int() == c.status);
+  }
+  // All 200s carried the same MsgId: one stored event, the rest duplicates.
+  CHECK(h.inbox.events.size() == 1);
+}

@@ -33,15 +33,9 @@ struct DoctypeFinder : pugi::xml_tree_walker {
   }
 };
 
-// Loads `text` into `doc` and returns its single root element <xml>. Error messages name the
-// problem and a byte offset, never the content.
-Result<pugi::xml_node> load_xml(pugi::xml_document& doc, std::string_view text, const char* code) {
-  // XML forbids NUL, and pugixml would stop reading at one and ignore the rest.
-  if (text.find('\0') != std::string_view::npos) return fail(code, "XML contains a NUL byte");
-  // parse_doctype keeps DOCTYPE (and with it any ENTITY declaration) in the tree so it can be
-  // refused below instead of being skipped silently. pugixml never expands custom entities.
-  const auto parsed = doc.load_buffer(text.data(), text.size(), pugi::parse_default | pugi::parse_doctype,
-                                      pugi::encoding_utf8);
+// Checks what `doc` was loaded from (`parsed`) and returns its single root element <xml>. Error
+// messages name the problem and a byte offset, never the content.
+Result<pugi::xml_node> checked_root(pugi::xml_document& doc, const pugi::xml_parse_result& parsed, const char* code) {
   if (!parsed)
     return fail(code, std::string("XML is not well-formed: ") + parsed.description() + " at offset " +
                           std::to_string(parsed.offset));
@@ -58,6 +52,24 @@ Result<pugi::xml_node> load_xml(pugi::xml_document& doc, std::string_view text, 
   if (elements != 1 || std::string_view(root.name()) != "xml")
     return fail(code, "XML document does not have a single root element <xml>");
   return root;
+}
+
+// parse_doctype keeps DOCTYPE (and with it any ENTITY declaration) in the tree so it can be
+// refused instead of being skipped silently. pugixml never expands custom entities.
+constexpr unsigned kXmlOptions = pugi::parse_default | pugi::parse_doctype;
+
+// Loads a copy of `text` into `doc` and returns its single root element <xml>.
+Result<pugi::xml_node> load_xml(pugi::xml_document& doc, std::string_view text, const char* code) {
+  // XML forbids NUL, and pugixml would stop reading at one and ignore the rest.
+  if (text.find('\0') != std::string_view::npos) return fail(code, "XML contains a NUL byte");
+  return checked_root(doc, doc.load_buffer(text.data(), text.size(), kXmlOptions, pugi::encoding_utf8), code);
+}
+
+// Like load_xml, but parses `buf` in place (pugixml then points into it and overwrites parts of
+// it): no copy of the document. `buf` must outlive `doc`.
+Result<pugi::xml_node> load_xml_in_place(pugi::xml_document& doc, std::string& buf, const char* code) {
+  if (buf.find('\0') != std::string::npos) return fail(code, "XML contains a NUL byte");
+  return checked_root(doc, doc.load_buffer_inplace(buf.data(), buf.size(), kXmlOptions, pugi::encoding_utf8), code);
 }
 
 // Text content of an element: its character data and CDATA sections, joined (both forms are
@@ -97,16 +109,32 @@ std::string dedupe_key(const std::string& msgid, std::string_view plaintext) {
 
 }  // namespace
 
-Result<std::string> extract_encrypted(EnvelopeFormat format, std::string_view body) {
+Result<std::string_view> extract_encrypted_in_place(EnvelopeFormat format, std::string& body) {
   if (format == EnvelopeFormat::kXml) {
-    pugi::xml_document doc;
-    auto root = load_xml(doc, body, kBadEnvelope);
-    if (!root) return root.error();
-    auto encrypt = root->child("Encrypt");
-    if (!encrypt) return fail(kBadEnvelope, "XML envelope has no <Encrypt> element");
-    std::string text = text_of(encrypt);
-    if (text.empty()) return fail(kBadEnvelope, "XML envelope has an empty <Encrypt> element");
-    return ok(std::move(text));
+    std::string joined;  // only for an <Encrypt> split into several text/CDATA parts
+    {
+      pugi::xml_document doc;
+      auto root = load_xml_in_place(doc, body, kBadEnvelope);
+      if (!root) return root.error();
+      auto encrypt = root->child("Encrypt");
+      if (!encrypt) return fail(kBadEnvelope, "XML envelope has no <Encrypt> element");
+      // The usual envelope has one CDATA section: its text is already a NUL-terminated run of
+      // `body`, since pugixml parsed in place.
+      pugi::xml_node only;
+      int parts = 0;
+      for (auto child : encrypt.children())
+        if (child.type() == pugi::node_pcdata || child.type() == pugi::node_cdata) {
+          only = child;
+          ++parts;
+        }
+      if (parts == 0 || (parts == 1 && *only.value() == '\0'))
+        return fail(kBadEnvelope, "XML envelope has an empty <Encrypt> element");
+      if (parts == 1) return std::string_view(only.value());
+      joined = text_of(encrypt);
+      if (joined.empty()) return fail(kBadEnvelope, "XML envelope has an empty <Encrypt> element");
+    }
+    body = std::move(joined);
+    return std::string_view(body);
   }
   const json j = json::parse(body.begin(), body.end(), nullptr, false);
   if (j.is_discarded()) return fail(kBadEnvelope, "JSON envelope is not well-formed");
@@ -115,7 +143,15 @@ Result<std::string> extract_encrypted(EnvelopeFormat format, std::string_view bo
   if (!encrypt || !encrypt->is_string()) return fail(kBadEnvelope, "JSON envelope has no string \"encrypt\" member");
   if (encrypt->get_ref<const std::string&>().empty())
     return fail(kBadEnvelope, "JSON envelope has an empty \"encrypt\" member");
-  return ok(encrypt->get<std::string>());
+  body = encrypt->get<std::string>();
+  return std::string_view(body);
+}
+
+Result<std::string> extract_encrypted(EnvelopeFormat format, std::string_view body) {
+  std::string copy(body);
+  auto encrypted = extract_encrypted_in_place(format, copy);
+  if (!encrypted) return encrypted.error();
+  return ok(std::string(*encrypted));
 }
 
 Result<PayloadFields> parse_xml_payload(std::string_view plaintext) {

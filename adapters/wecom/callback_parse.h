@@ -17,6 +17,9 @@ enum class EnvelopeFormat { kXml, kJson };
 // "encrypt" member of a JSON envelope. Error{"callback.bad_envelope", ...} when the body is not
 // well-formed, has no (or an empty) Encrypt field, or contains a DOCTYPE/entity declaration.
 Result<std::string> extract_encrypted(EnvelopeFormat format, std::string_view body);
+// The same, without copies: parses `body` in place (its content is then unspecified) and returns
+// a view into it, valid while `body` lives unchanged. Same errors as extract_encrypted.
+Result<std::string_view> extract_encrypted_in_place(EnvelopeFormat format, std::string& body);
 
 // Fields of a decrypted payload that the inbox indexes. The payload itself is kept verbatim.
 struct PayloadFields {
