@@ -47,6 +47,11 @@ constexpr milliseconds kLingerTime{1000};
 constexpr std::size_t kLingerBytes = 1024 * 1024;
 constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
 constexpr milliseconds kAcceptBackoff{50};
+// Deadlines are enforced by one sweep per server instead of a timer per socket operation (see
+// sweep_loop): a timeout fires between its deadline and one sweep interval later.
+constexpr milliseconds kMinSweep{5};
+constexpr milliseconds kMaxSweep{250};
+using clock = std::chrono::steady_clock;
 
 constexpr const char* kRequestsName = "yuer_http_requests_total";
 constexpr const char* kRequestsHelp = "HTTP requests answered, by route and status code";
@@ -91,7 +96,11 @@ struct RouteEntry {
 // so the session and stop() can both reach it by reference.
 struct Conn {
   explicit Conn(tcp::socket s) : stream(std::move(s)) {}
+  // Beast's own timeouts stay off (expiry "never"): each of its timed operations starts and
+  // cancels a timer wait, which cost more than the request parsing. The sweep closes the stream
+  // when `deadline` has passed instead.
   beast::tcp_stream stream;
+  clock::time_point deadline = clock::time_point::max();  // for the socket operation under way
   beast::flat_buffer buffer;
   asio::cancellation_signal cancel;
   std::string head;  // formatted response head, reused
@@ -99,6 +108,18 @@ struct Conn {
   bool peer_loopback = false;
   bool done = false;  // the session coroutine has ended; erasure is pending
 };
+
+// The socket operations that follow must complete within `d` (from now), or the sweep closes the
+// connection (they then fail with operation_aborted). Like Beast's expires_after.
+void expires_after(Conn& c, milliseconds d) { c.deadline = clock::now() + d; }
+// No deadline: while a route handler runs, only the handler bounds its time (as before).
+void expires_never(Conn& c) { c.deadline = clock::time_point::max(); }
+
+// Sweep interval: an eighth of the shortest timeout, within [kMinSweep, kMaxSweep].
+milliseconds sweep_interval(const ServerSettings& s) {
+  const milliseconds shortest = std::min({s.read_timeout, s.idle_timeout, s.write_timeout, kLingerTime});
+  return std::clamp(shortest / 8, kMinSweep, kMaxSweep);
+}
 
 bool is_loopback(const asio::ip::address& a) {
   if (a.is_v6() && a.to_v6().is_v4_mapped())
@@ -189,6 +210,8 @@ struct State : std::enable_shared_from_this<State> {
       : settings(std::move(s)),
         metrics(registry),
         acceptor(ioc),
+        sweeper(ioc),
+        sweep_every(sweep_interval(settings)),
         unknown(registry, "unknown", 404),
         rejected(registry.counter("yuer_http_connections_rejected_total",
                                   "Connections closed at accept because max_connections was reached")),
@@ -200,6 +223,8 @@ struct State : std::enable_shared_from_this<State> {
   ServerSettings settings;
   metrics::Registry& metrics;
   tcp::acceptor acceptor;
+  asio::steady_timer sweeper;  // wakes sweep_loop
+  milliseconds sweep_every;
   std::vector<std::unique_ptr<RouteEntry>> routes;  // longest path first; exact before prefix
   StatusCounters unknown;
   metrics::Counter& rejected;
@@ -264,7 +289,7 @@ void format_head(const http::Response& res, std::string& out) {
 // the server's instructions for a small answer, measured with callgrind); a string body needs
 // only its head formatted once and one gather write. Chunked responses still use the serializer.
 awaitable<bool> write_response(State& self, Conn& c, http::Response& res) {
-  c.stream.expires_after(self.settings.write_timeout);
+  expires_after(c, self.settings.write_timeout);
   if (res.chunked()) {
     bhttp::response_serializer<bhttp::string_body> sr{res};
     auto [ec, n] = co_await bhttp::async_write(c.stream, sr, use_tuple);
@@ -285,7 +310,7 @@ awaitable<void> reject(State& self, Conn& c, StatusCounters& counters, http::Sta
   error_code ec;
   c.stream.socket().shutdown(tcp::socket::shutdown_send, ec);
   c.buffer.clear();
-  c.stream.expires_after(std::min(kLingerTime, self.settings.read_timeout));
+  expires_after(c, std::min(kLingerTime, self.settings.read_timeout));
   for (std::size_t drained = 0; drained < kLingerBytes && !self.forced;) {
     auto [rec, n] = co_await c.stream.async_read_some(c.buffer.prepare(kReadChunk), use_tuple);
     if (rec) break;
@@ -298,19 +323,19 @@ awaitable<void> run_session(std::shared_ptr<State> self, Conn* conn) {
   const ServerSettings& s = self->settings;
   // The first request must arrive whole within read_timeout of the accept; later ones get
   // idle_timeout for their first byte, then read_timeout for the rest.
-  c.stream.expires_after(s.read_timeout);
+  expires_after(c, s.read_timeout);
   for (bool first = true;; first = false) {
     if (c.buffer.size() == 0) {
       c.idle = true;
       if (self->stopping) co_return;
-      if (!first) c.stream.expires_after(s.idle_timeout);
+      if (!first) expires_after(c, s.idle_timeout);
       auto [ec, n] = co_await c.stream.async_read_some(c.buffer.prepare(kReadChunk), use_tuple);
       if (ec) co_return;
       c.buffer.commit(n);
       c.idle = false;
-      if (!first) c.stream.expires_after(s.read_timeout);
+      if (!first) expires_after(c, s.read_timeout);
     } else if (!first) {
-      c.stream.expires_after(s.read_timeout);  // pipelined request already in the buffer
+      expires_after(c, s.read_timeout);  // pipelined request already in the buffer
     }
 
     bhttp::request_parser<bhttp::string_body> parser;
@@ -359,6 +384,7 @@ awaitable<void> run_session(std::shared_ptr<State> self, Conn* conn) {
 
     http::Request req = parser.release();
     const bool keep_alive = req.keep_alive();
+    expires_never(c);
     http::Response res;
     if (!route) {
       res = http::make_error(req, http::Status::not_found, error_code_for(http::Status::not_found),
@@ -418,6 +444,23 @@ awaitable<void> accept_loop(std::shared_ptr<State> self) {
   self->notify();
 }
 
+// Closes every connection whose socket operation is past its deadline, once per sweep_every,
+// until the server has stopped and drained. A closed stream fails the pending operation with
+// operation_aborted, which the session treats like Beast's timeout: close without an answer.
+awaitable<void> sweep_loop(std::shared_ptr<State> self) {
+  for (;;) {
+    self->sweeper.expires_after(self->sweep_every);
+    co_await self->sweeper.async_wait(use_tuple);  // cancelled by stop_server once drained
+    if (self->stopping && self->drained()) break;
+    const auto now = clock::now();
+    for (auto& c : self->conns)
+      if (!c.done && c.deadline <= now) {
+        c.deadline = clock::time_point::max();
+        c.stream.close();
+      }
+  }
+}
+
 void log_task_end(const char* task, std::exception_ptr e, bool stopping) {
   if (!e) return;
   try {
@@ -457,6 +500,7 @@ awaitable<void> stop_server(std::shared_ptr<State> self, milliseconds grace) {
     co_await wake.async_wait(use_tuple);  // cancelled by notify() when a connection ends
   }
   std::erase(self->waiters, &wake);
+  self->sweeper.cancel();
 }
 
 }  // namespace
@@ -525,6 +569,9 @@ Result<boost::asio::ip::tcp::endpoint> HttpServer::listen() {
 void HttpServer::start() {
   impl_->accepting = true;
   auto self = impl_;
+  asio::co_spawn(impl_->acceptor.get_executor(), sweep_loop(self), [self](std::exception_ptr e) {
+    log_task_end("http timeout sweep", e, self->stopping);
+  });
   asio::co_spawn(impl_->acceptor.get_executor(), accept_loop(self), [self](std::exception_ptr e) {
     log_task_end("http accept loop", e, self->stopping);
     if (e) {
