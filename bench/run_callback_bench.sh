@@ -197,18 +197,19 @@ threads_cpu() {  # one line per thread of process $1: "tid name ticks"
   done
 }
 # Per-thread CPU between two threads_cpu samples ($1, $2) over $3 seconds, busiest first:
-# "name/tid NN%" for threads that used at least 1% of a core.
+# "name/tid NN% (X us/cb)" for threads that used at least 1% of a core; $4 = callbacks answered.
 threads_cpu_delta() {
   local hz
   hz=$(getconf CLK_TCK)
-  awk -v hz="$hz" -v s="$3" 'FNR == NR { before[$1] = $3; next }
-       { p = 100 * ($3 - before[$1]) / hz / s; if (p >= 0.5) printf "%.0f %s/%s %.0f%%\n", p, $2, $1, p }' \
+  awk -v hz="$hz" -v s="$3" -v n="${4:-0}" 'FNR == NR { before[$1] = $3; next }
+       { d = ($3 - before[$1]) / hz; p = 100 * d / s
+         if (p >= 0.5) printf "%.0f %s/%s %.0f%% (%.1f us/cb)\n", p, $2, $1, p, (n > 0 ? 1e6 * d / n : 0) }' \
     <(printf '%s\n' "$1") <(printf '%s\n' "$2") | sort -rn | cut -d' ' -f2- | tr '\n' ' '
 }
 
 # Runs wrk against $1 with request file $2 for $3 s using $4 connections; output to $5.
 # While wrk measures (from its "Running" line to its exit), samples the CPU of server pid $6.
-# Sets: cpu_server_pct, cpu_machine_pct, thread_cpu_before, thread_cpu_after.
+# Sets: cpu_server_pct, cpu_server_s (CPU seconds), cpu_machine_pct, thread_cpu_before, thread_cpu_after.
 run_wrk() {
   local url=$1 file=$2 secs=$3 conns=$4 out=$5 spid=$6
   local hz s0 s1 m0 m1 wpid
@@ -227,6 +228,7 @@ run_wrk() {
   local secs_measured
   secs_measured=$(bench_field "$out" seconds)
   cpu_server_pct=$(awk -v d=$((s1 - s0)) -v hz="$hz" -v s="$secs_measured" 'BEGIN { printf "%.0f", 100 * d / hz / s }')
+  cpu_server_s=$(awk -v d=$((s1 - s0)) -v hz="$hz" 'BEGIN { printf "%.2f", d / hz }')
   cpu_machine_pct=$(awk -v b=$((m1[0] - m0[0])) -v t=$((m1[1] - m0[1])) 'BEGIN { printf "%.0f", (t > 0 ? 100 * b / t : 0) }')
 }
 
@@ -301,11 +303,15 @@ measure() {  # $1 = yuerd|node, $2 = connections, $3 = repetition, $4 = request 
     check=FAIL
     failures=$((failures + 1))
   fi
-  echo "  records stored during the run: $rows (200s: $ok, sent: $sent) -> $check; server CPU ${cpu_server_pct}% of one core, machine ${cpu_machine_pct}% of all cores; exit status $stop_status"
-  echo "  server threads (CPU of one core): $(threads_cpu_delta "$thread_cpu_before" "$thread_cpu_after" "$(bench_field "$dir/wrk.txt" seconds)")"
-  results+=("$(printf '| %-5s | %5s | %d | %8s | %7s | %7s | %4s | %4s | %8s | %8s | %3s | %4s%% | %4s%% | %-4s |' \
+  # CPU per callback: all of the server's threads (user + system) while wrk measured, divided by
+  # the 200s. Unlike callbacks/s it hardly depends on what else runs on the machine.
+  local us_per_cb
+  us_per_cb=$(awk -v c="$cpu_server_s" -v n="$ok" 'BEGIN { printf "%.1f", (n > 0 ? 1e6 * c / n : 0) }')
+  echo "  records stored during the run: $rows (200s: $ok, sent: $sent) -> $check; server CPU ${cpu_server_pct}% of one core (${cpu_server_s} s, ${us_per_cb} us per callback), machine ${cpu_machine_pct}% of all cores; exit status $stop_status"
+  echo "  server threads (CPU of one core): $(threads_cpu_delta "$thread_cpu_before" "$thread_cpu_after" "$(bench_field "$dir/wrk.txt" seconds)" "$ok")"
+  results+=("$(printf '| %-5s | %5s | %d | %8s | %7s | %7s | %4s | %4s | %8s | %8s | %3s | %4s%% | %6s | %4s%% | %-4s |' \
     "$who" "$conns" "$rep" "$rate" "$p50" "$p99" "$non200" "$sockerr" "$ok" "$rows" "$((rows - ok))" \
-    "$cpu_server_pct" "$cpu_machine_pct" "$check")")
+    "$cpu_server_pct" "$us_per_cb" "$cpu_machine_pct" "$check")")
 }
 
 echo "callback benchmark: $(nproc) cores, $(uname -r); wrk -t$threads, ${duration}s runs, ${warmup}s warm-up"
@@ -340,8 +346,8 @@ done
 
 echo
 echo "Results ($(nproc) cores; wrk -t$threads -d${duration}s --latency on loopback; durable acknowledgement):"
-echo "| receiver | conns | run | callbacks/s | p50 ms | p99 ms | non-200 | sock err | 200s | records | in flight | server CPU | machine CPU | check |"
-echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
+echo "| receiver | conns | run | callbacks/s | p50 ms | p99 ms | non-200 | sock err | 200s | records | in flight | server CPU | server µs CPU/cb | machine CPU | check |"
+echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
 printf '%s\n' "${results[@]}"
 if [[ $failures -gt 0 ]]; then
   echo "$failures run(s) FAILED (errors, an exhausted request file, or records not matching the 200s)"
