@@ -1,6 +1,8 @@
 #include "tests/sandbox/fixture.h"
 
+#include <algorithm>
 #include <cctype>
+#include <iterator>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -17,6 +19,59 @@ const Member* Fixture::member(std::string_view userid) const {
   for (const auto& m : members)
     if (m.userid == userid) return &m;
   return nullptr;
+}
+
+const CustomerGroupMember* CustomerGroup::member(std::string_view userid) const {
+  for (const auto& m : members)
+    if (m.userid == userid) return &m;
+  return nullptr;
+}
+
+CustomerGroup* Fixture::customer_group(std::string_view chat_id) {
+  for (auto& g : customer_groups)
+    if (g.chat_id == chat_id) return &g;
+  return nullptr;
+}
+
+const CustomerGroup* Fixture::customer_group(std::string_view chat_id) const {
+  for (const auto& g : customer_groups)
+    if (g.chat_id == chat_id) return &g;
+  return nullptr;
+}
+
+ExternalContact* Fixture::external_contact(std::string_view external_userid) {
+  for (auto& c : external_contacts)
+    if (c.external_userid == external_userid) return &c;
+  return nullptr;
+}
+
+const ExternalContact* Fixture::external_contact(std::string_view external_userid) const {
+  for (const auto& c : external_contacts)
+    if (c.external_userid == external_userid) return &c;
+  return nullptr;
+}
+
+bool Fixture::customer_contact_app(std::int64_t agent_id) const {
+  return std::find(customer_contact_agent_ids.begin(), customer_contact_agent_ids.end(), agent_id) !=
+         customer_contact_agent_ids.end();
+}
+
+std::string generated_parent_name(std::uint64_t seed) {
+  static const char* const surnames[] = {"王", "李", "张", "刘", "陈", "杨", "黄", "赵", "吴", "周", "徐", "孙",
+                                         "马", "朱", "胡", "郭", "何", "林", "罗", "高", "郑", "梁", "谢", "宋",
+                                         "唐", "许", "韩", "冯", "邓", "曹", "彭", "曾", "田", "董", "潘", "袁"};
+  static const char* const nicknames[] = {"乐乐", "贝贝", "悠悠", "壮壮", "小米", "可可", "甜甜", "糖糖",
+                                          "豆豆", "果果", "安安", "朵朵", "妞妞", "多多", "宁宁", "航航",
+                                          "瑶瑶", "子涵", "一一", "欢欢", "笑笑", "天天", "小宝", "团团"};
+  // splitmix64: a fixed mapping, so a fixture always generates the same names.
+  std::uint64_t z = seed + 0x9E3779B97F4A7C15ULL;
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+  z ^= z >> 31;
+  std::string out = surnames[z % std::size(surnames)];
+  out += nicknames[(z >> 16) % std::size(nicknames)];
+  out += (z >> 40) % 3 == 0 ? "爸爸" : "妈妈";  // mothers answer most parenting groups
+  return out;
 }
 
 namespace {
@@ -65,6 +120,13 @@ std::vector<std::string> string_list(const json& j, const std::string& path, con
 
 void check_unique(std::set<std::string>& seen, const std::string& id, const std::string& path) {
   if (!seen.insert(id).second) throw Invalid{path + ": duplicate id \"" + id + "\""};
+}
+
+// FNV-1a: a seed from an id that is the same on every platform (std::hash is not).
+std::uint64_t fnv1a(std::string_view s) {
+  std::uint64_t h = 0xcbf29ce484222325ULL;
+  for (unsigned char c : s) h = (h ^ c) * 0x100000001b3ULL;
+  return h;
 }
 
 bool aes_key_ok(const std::string& k) {
@@ -136,6 +198,39 @@ Fixture parse(const json& root) {
     f.internal_groups.push_back(std::move(g));
   }
 
+  if (root.contains("customer_group_member_cap")) {
+    f.customer_group_member_cap = static_cast<int>(opt_int(root, "$", "customer_group_member_cap", 500));
+    if (f.customer_group_member_cap < 1) throw Invalid{"$.customer_group_member_cap: must be at least 1"};
+  }
+  if (root.contains("customer_contact_agent_ids")) {
+    const auto& ids = array_at(root, "$", "customer_contact_agent_ids");
+    for (std::size_t i = 0; i < ids.size(); ++i) {
+      std::string p = "$.customer_contact_agent_ids[" + std::to_string(i) + "]";
+      if (!ids[i].is_number_integer() || !f.app(ids[i].get<std::int64_t>())) throw Invalid{p + ": must be an app's agent_id"};
+      f.customer_contact_agent_ids.push_back(ids[i].get<std::int64_t>());
+    }
+  } else if (!f.apps.empty()) {
+    f.customer_contact_agent_ids.push_back(f.apps.front().agent_id);
+  }
+
+  std::set<std::string> external_ids;
+  const auto& contacts = array_at(root, "$", "external_contacts");
+  for (std::size_t i = 0; i < contacts.size(); ++i) {
+    std::string p = "$.external_contacts[" + std::to_string(i) + "]";
+    ExternalContact c;
+    c.external_userid = req_string(contacts[i], p, "external_userid");
+    if (f.member(c.external_userid)) throw Invalid{p + ".external_userid: \"" + c.external_userid + "\" is a member's userid"};
+    check_unique(external_ids, c.external_userid, p + ".external_userid");
+    c.name = opt_string(contacts[i], p, "name");
+    c.type = static_cast<int>(opt_int(contacts[i], p, "type", 1));
+    if (c.type != 1 && c.type != 2) throw Invalid{p + ".type: must be 1 (WeChat) or 2 (WeCom)"};
+    c.unionid = opt_string(contacts[i], p, "unionid");
+    c.follow_users = string_list(contacts[i], p, "follow_users");
+    for (const auto& u : c.follow_users)
+      if (!f.member(u)) throw Invalid{p + ".follow_users: unknown member \"" + u + "\""};
+    f.external_contacts.push_back(std::move(c));
+  }
+
   const auto& cgroups = array_at(root, "$", "customer_groups");
   for (std::size_t i = 0; i < cgroups.size(); ++i) {
     std::string p = "$.customer_groups[" + std::to_string(i) + "]";
@@ -147,6 +242,18 @@ Fixture parse(const json& root) {
     g.name = opt_string(cgroups[i], p, "name");
     g.owner = req_string(cgroups[i], p, "owner");
     if (!f.member(g.owner)) throw Invalid{p + ".owner: unknown member \"" + g.owner + "\""};
+    g.create_time = opt_int(cgroups[i], p, "create_time", 0);
+    g.notice = opt_string(cgroups[i], p, "notice");
+    g.admins = string_list(cgroups[i], p, "admins");
+    for (const auto& u : g.admins)
+      if (!f.member(u)) throw Invalid{p + ".admins: unknown member \"" + u + "\""};
+    g.member_cap = static_cast<int>(opt_int(cgroups[i], p, "member_cap", 0));
+    if (g.member_cap < 0) throw Invalid{p + ".member_cap: must not be negative"};
+    std::set<std::string> in_group;
+    auto add_member = [&](CustomerGroupMember m, const std::string& mp) {
+      if (!in_group.insert(m.userid).second) throw Invalid{mp + ".userid: \"" + m.userid + "\" is already in the group"};
+      g.members.push_back(std::move(m));
+    };
     const auto& ms = array_at(cgroups[i], p, "members");
     for (std::size_t k = 0; k < ms.size(); ++k) {
       std::string mp = p + ".members[" + std::to_string(k) + "]";
@@ -155,12 +262,93 @@ Fixture parse(const json& root) {
       m.type = static_cast<int>(opt_int(ms[k], mp, "type", 2));
       if (m.type != 1 && m.type != 2) throw Invalid{mp + ".type: must be 1 (member) or 2 (external contact)"};
       if (m.type == 1 && !f.member(m.userid)) throw Invalid{mp + ".userid: unknown member \"" + m.userid + "\""};
+      if (m.type == 2 && f.member(m.userid)) throw Invalid{mp + ".userid: \"" + m.userid + "\" is a member: use type 1"};
       m.name = opt_string(ms[k], mp, "name");
+      m.unionid = opt_string(ms[k], mp, "unionid");
       m.join_time = opt_int(ms[k], mp, "join_time", 0);
       m.join_scene = static_cast<int>(opt_int(ms[k], mp, "join_scene", 3));
-      g.members.push_back(std::move(m));
+      if (m.join_scene < 1 || m.join_scene > 3) throw Invalid{mp + ".join_scene: must be 1, 2 or 3"};
+      m.invitor = opt_string(ms[k], mp, "invitor");
+      if (!m.invitor.empty() && !f.member(m.invitor)) throw Invalid{mp + ".invitor: unknown member \"" + m.invitor + "\""};
+      m.group_nickname = opt_string(ms[k], mp, "group_nickname");
+      m.state = opt_string(ms[k], mp, "state");
+      add_member(std::move(m), mp);
+    }
+    // The owner is always in the group (groupchat/get lists them as a type-1 member).
+    if (!in_group.count(g.owner)) {
+      CustomerGroupMember owner;
+      owner.userid = g.owner;
+      owner.type = 1;
+      owner.join_time = g.create_time;
+      owner.join_scene = 1;
+      in_group.insert(g.owner);
+      g.members.insert(g.members.begin(), std::move(owner));
+    }
+    if (cgroups[i].contains("generate")) {
+      // Compact spec for large demo groups: `count` parents with ids id_prefix + 4 digits (README).
+      const auto& gen = cgroups[i]["generate"];
+      std::string gp = p + ".generate";
+      if (!gen.is_object()) throw Invalid{gp + ": must be an object"};
+      auto count = opt_int(gen, gp, "count", 0);
+      if (count < 0 || count > 5000) throw Invalid{gp + ".count: must be 0..5000"};
+      std::string prefix = req_string(gen, gp, "id_prefix");
+      std::int64_t first = opt_int(gen, gp, "first_join_time", g.create_time);
+      std::int64_t step = opt_int(gen, gp, "join_interval_s", 3600);
+      int scene = static_cast<int>(opt_int(gen, gp, "join_scene", 3));
+      if (scene < 1 || scene > 3) throw Invalid{gp + ".join_scene: must be 1, 2 or 3"};
+      std::string state = opt_string(gen, gp, "state");
+      for (std::int64_t k = 0; k < count; ++k) {
+        std::string n = std::to_string(k + 1);
+        CustomerGroupMember m;
+        m.userid = prefix + std::string(n.size() < 4 ? 4 - n.size() : 0, '0') + n;
+        if (f.member(m.userid)) throw Invalid{gp + ": generated id \"" + m.userid + "\" is a member's userid"};
+        m.name = generated_parent_name(fnv1a(m.userid));
+        m.join_time = first + k * step;
+        m.join_scene = scene;
+        if (scene != 3) m.invitor = g.owner;
+        else m.state = state;
+        add_member(std::move(m), gp);
+      }
+    }
+    if (static_cast<int>(g.members.size()) > f.member_cap(g))
+      throw Invalid{p + ".members: " + std::to_string(g.members.size()) + " members, over the cap of " +
+                    std::to_string(f.member_cap(g)) + " (§8.4)"};
+    // Every parent in a group is a customer of the corp; unlisted ones follow the group's owner.
+    for (const auto& m : g.members) {
+      if (m.type != 2 || f.external_contact(m.userid)) continue;
+      ExternalContact c;
+      c.external_userid = m.userid;
+      c.name = m.name;
+      c.unionid = m.unionid;
+      c.follow_users = {g.owner};
+      f.external_contacts.push_back(std::move(c));
     }
     f.customer_groups.push_back(std::move(g));
+  }
+
+  const auto& ways = array_at(root, "$", "join_ways");
+  std::set<std::string> config_ids;
+  for (std::size_t i = 0; i < ways.size(); ++i) {
+    std::string p = "$.join_ways[" + std::to_string(i) + "]";
+    JoinWay w;
+    w.config_id = req_string(ways[i], p, "config_id");
+    check_unique(config_ids, w.config_id, p + ".config_id");
+    w.agent_id = opt_int(ways[i], p, "agent_id", f.customer_contact_agent_ids.empty() ? 0 : f.customer_contact_agent_ids.front());
+    if (!f.customer_contact_app(w.agent_id)) throw Invalid{p + ".agent_id: must be in customer_contact_agent_ids"};
+    w.scene = static_cast<int>(opt_int(ways[i], p, "scene", 2));
+    if (w.scene != 1 && w.scene != 2) throw Invalid{p + ".scene: must be 1 or 2"};
+    w.remark = opt_string(ways[i], p, "remark");
+    w.auto_create_room = static_cast<int>(opt_int(ways[i], p, "auto_create_room", 1));
+    w.room_base_name = opt_string(ways[i], p, "room_base_name");
+    w.room_base_id = opt_int(ways[i], p, "room_base_id", 1);
+    w.next_room_id = w.room_base_id;
+    w.chat_id_list = string_list(ways[i], p, "chat_id_list");
+    if (w.chat_id_list.empty() || w.chat_id_list.size() > 5) throw Invalid{p + ".chat_id_list: 1 to 5 customer groups"};
+    for (const auto& c : w.chat_id_list)
+      if (!f.customer_group(c)) throw Invalid{p + ".chat_id_list: unknown customer group \"" + c + "\""};
+    w.state = opt_string(ways[i], p, "state");
+    w.qr_code = "https://wework.qpic.cn/wwpic/sandbox_" + w.config_id + "/0";
+    f.join_ways.push_back(std::move(w));
   }
 
   const auto& kfs = array_at(root, "$", "kf_accounts");
@@ -221,14 +409,35 @@ nlohmann::json fixture_to_json(const Fixture& f) {
     if (g.app_agent_id != 0) gj["app_agent_id"] = g.app_agent_id;
     j["internal_groups"].push_back(std::move(gj));
   }
+  j["customer_contact_agent_ids"] = f.customer_contact_agent_ids;
+  j["customer_group_member_cap"] = f.customer_group_member_cap;
+  j["external_contacts"] = json::array();
+  for (const auto& c : f.external_contacts)
+    j["external_contacts"].push_back({{"external_userid", c.external_userid}, {"name", c.name}, {"type", c.type},
+                                      {"unionid", c.unionid}, {"follow_users", c.follow_users}});
   j["customer_groups"] = json::array();
   for (const auto& g : f.customer_groups) {
     json ms = json::array();
     for (const auto& m : g.members)
-      ms.push_back({{"userid", m.userid}, {"type", m.type}, {"name", m.name}, {"join_time", m.join_time},
-                    {"join_scene", m.join_scene}});
-    j["customer_groups"].push_back({{"chat_id", g.chat_id}, {"name", g.name}, {"owner", g.owner}, {"members", ms}});
+      ms.push_back({{"userid", m.userid},       {"type", m.type},           {"name", m.name},
+                    {"unionid", m.unionid},     {"join_time", m.join_time}, {"join_scene", m.join_scene},
+                    {"invitor", m.invitor},     {"group_nickname", m.group_nickname}, {"state", m.state}});
+    json gj = {{"chat_id", g.chat_id}, {"name", g.name},     {"owner", g.owner}, {"create_time", g.create_time},
+               {"notice", g.notice},   {"admins", g.admins}, {"members", ms}};
+    if (g.member_cap > 0) gj["member_cap"] = g.member_cap;
+    j["customer_groups"].push_back(std::move(gj));
   }
+  j["join_ways"] = json::array();
+  for (const auto& w : f.join_ways)
+    j["join_ways"].push_back({{"config_id", w.config_id},
+                              {"agent_id", w.agent_id},
+                              {"scene", w.scene},
+                              {"remark", w.remark},
+                              {"auto_create_room", w.auto_create_room},
+                              {"room_base_name", w.room_base_name},
+                              {"room_base_id", w.room_base_id},
+                              {"chat_id_list", w.chat_id_list},
+                              {"state", w.state}});
   j["kf_accounts"] = json::array();
   for (const auto& k : f.kf_accounts) j["kf_accounts"].push_back({{"open_kfid", k.open_kfid}, {"name", k.name}});
   return j;

@@ -2,11 +2,14 @@
 // the core endpoints (gettoken, webhook/send, message/send, appchat/send).
 #include "tests/sandbox/module.h"
 
+#include "tests/sandbox/customer_groups.h"
+
 namespace yuer::sandbox {
 
 std::vector<std::unique_ptr<Module>> make_modules(Context& ctx) {
   std::vector<std::unique_ptr<Module>> m;
   (void)ctx;
+  m.push_back(make_customer_groups_module(ctx));
   return m;
 }
 
