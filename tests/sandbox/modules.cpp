@@ -3,6 +3,7 @@
 #include "tests/sandbox/module.h"
 
 #include "tests/sandbox/customer_groups.h"
+#include "tests/sandbox/group_msg.h"
 
 namespace yuer::sandbox {
 
@@ -10,6 +11,7 @@ std::vector<std::unique_ptr<Module>> make_modules(Context& ctx) {
   std::vector<std::unique_ptr<Module>> m;
   (void)ctx;
   m.push_back(make_customer_groups_module(ctx));
+  m.push_back(make_group_msg_module(ctx));
   return m;
 }
 
