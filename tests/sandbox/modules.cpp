@@ -2,16 +2,20 @@
 // the core endpoints (gettoken, webhook/send, message/send, appchat/send).
 #include "tests/sandbox/module.h"
 
+#include "tests/sandbox/aibot.h"
 #include "tests/sandbox/customer_groups.h"
 #include "tests/sandbox/group_msg.h"
+#include "tests/sandbox/kf.h"
+
 
 namespace yuer::sandbox {
 
 std::vector<std::unique_ptr<Module>> make_modules(Context& ctx) {
   std::vector<std::unique_ptr<Module>> m;
-  (void)ctx;
   m.push_back(make_customer_groups_module(ctx));
   m.push_back(make_group_msg_module(ctx));
+  m.push_back(make_kf_module(ctx));
+  m.push_back(make_aibot_module(ctx));
   return m;
 }
 
