@@ -125,10 +125,8 @@ void Dispatcher::remove_pending(RouteState& r, std::int64_t created_ms) {
   r.oldest_ms.store(r.created.empty() ? 0 : *r.created.begin());
 }
 
-std::int64_t Dispatcher::eligible_at(RouteState& r, const std::string& target, TargetQueue& q) {
-  (void)target;
+std::int64_t Dispatcher::eligible_at(RouteState& r, TargetQueue& q, std::int64_t now) {
   const Pending& head = q.items.front();
-  std::int64_t now = now_ms();
   std::int64_t at = std::max(now, head.next_attempt_ms);
   if (head.expire_at_ms > 0 && head.expire_at_ms <= at) return now;  // expires: handled at once
   at = std::max(at, q.limit.next_allowed(at));
@@ -141,7 +139,7 @@ void Dispatcher::schedule(const std::string& route, const std::string& target) {
   if (rit == routes_.end()) return;
   auto& q = rit->second->targets[target];
   if (q.busy || q.items.empty()) return;
-  ready_.push({eligible_at(*rit->second, target, q), route, target});
+  ready_.push({eligible_at(*rit->second, q, now_ms()), route, target});
 }
 
 void Dispatcher::poke() { wake_.cancel(); }
@@ -157,8 +155,9 @@ void Dispatcher::launch_ready() {
     auto qit = r.targets.find(e.target);
     if (qit == r.targets.end() || qit->second.busy || qit->second.items.empty()) continue;
     TargetQueue& q = qit->second;
-    // Stale entries (a target scheduled twice, a route window filled since) are re-timed.
-    std::int64_t at = eligible_at(r, e.target, q);
+    // Stale entries (a target scheduled twice, a route window filled since) are re-timed. The
+    // same `now` as the loop's: a clock that ticked meanwhile must not push every entry back.
+    std::int64_t at = eligible_at(r, q, now);
     if (at > now) {
       ready_.push({at, e.route, e.target});
       continue;

@@ -140,7 +140,8 @@ class Dispatcher {
   void add_pending(RouteState& r, Pending p);
   void remove_pending(RouteState& r, std::int64_t created_ms);
   void schedule(const std::string& route, const std::string& target);
-  std::int64_t eligible_at(RouteState& r, const std::string& target, TargetQueue& q);
+  // When the head of `q` may start, never before `now`.
+  std::int64_t eligible_at(RouteState& r, TargetQueue& q, std::int64_t now);
   void launch_ready();
   awaitable<void> deliver(std::string route, std::string target);
   void delivery_done(std::string route, std::string target, std::exception_ptr e);
