@@ -46,6 +46,7 @@ struct Table {
 struct SecretRule {
   std::string_view name;
   std::string (*check)(std::string_view value);
+  std::size_t max_bytes = kMaxSecretBytes;  // a file of many robot keys is larger than one secret
 };
 
 std::uint32_t line_of(const toml::source_region& r) { return r.begin.line ? r.begin.line : 1; }
@@ -136,7 +137,7 @@ std::string check_robot_keys(std::string_view v) {
 }
 
 constexpr SecretRule kAppSecret{"secret", check_app_secret};
-constexpr SecretRule kRobotKeys{"keys", check_robot_keys};
+constexpr SecretRule kRobotKeys{"keys", check_robot_keys, 16 * 1024 * 1024};
 constexpr SecretRule kCallbackToken{"token", check_callback_token};
 constexpr SecretRule kAesKey{"aes_key", check_aes_key};
 constexpr SecretRule kAdminToken{"token", check_admin_token};
@@ -334,7 +335,7 @@ class Loader {
 
   // Reads a secret file. `check_mode` refuses files with any group/other permission bit.
   std::optional<std::string> read_secret_file(const fs::path& path, bool check_mode, std::uint32_t line,
-                                              const std::string& key) {
+                                              const std::string& key, std::size_t max_bytes = kMaxSecretBytes) {
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
     if (fd < 0) {
       fail("secret_unreadable", line, key, fmt::format("cannot open {}: {}", path.string(), std::strerror(errno)));
@@ -364,8 +365,8 @@ class Loader {
         }
         if (n == 0) break;
         out.append(buf, static_cast<std::size_t>(n));
-        if (out.size() > kMaxSecretBytes) {
-          fail("secret_unreadable", line, key, fmt::format("{} is larger than {} bytes", path.string(), kMaxSecretBytes));
+        if (out.size() > max_bytes) {
+          fail("secret_unreadable", line, key, fmt::format("{} is larger than {} bytes", path.string(), max_bytes));
           ok = false;
           break;
         }
@@ -418,7 +419,7 @@ class Loader {
 
     std::optional<std::string> value;
     if (source_key.ends_with("_file")) {
-      value = read_secret_file(resolve(ref), true, line, key);
+      value = read_secret_file(resolve(ref), true, line, key, rule.max_bytes);
     } else if (source_key.ends_with("_env")) {
       value = env_(ref);
       if (!value) fail("secret_unreadable", line, key, fmt::format("environment variable {} is not set", ref));
@@ -433,7 +434,7 @@ class Loader {
              "$CREDENTIALS_DIRECTORY is not set; credentials come from LoadCredential= in the systemd unit");
         return std::nullopt;
       }
-      value = read_secret_file(fs::path(*dir) / ref, false, line, key);
+      value = read_secret_file(fs::path(*dir) / ref, false, line, key, rule.max_bytes);
     }
     if (!value) return std::nullopt;
     if (std::string wrong = rule.check(*value); !wrong.empty()) {
