@@ -85,17 +85,19 @@ struct Run {
   std::vector<std::pair<std::string, std::string>> robots;  // chat_id, key
   std::unique_ptr<YuerdFixture> yuerd;
 
-  Run() {
+  explicit Run(bool faults = true) {
     json fx = sandbox.get("/_sandbox/fixture");
     for (const auto& r : fx["robots"])
       robots.emplace_back(r["chat_id"].get<std::string>(), r["key"].get<std::string>());
     REQUIRE(robots.size() == kGroups);
     // 100 ms on every webhook call; 3 % answer -1 (busy) and about 2 % HTTP 502 after it.
+    if (faults) {
     sandbox.post("/_sandbox/faults", {{"path", "/cgi-bin/webhook/send"}, {"errcode", -1}, {"latency_ms", 100},
                                       {"rate", 0.03}, {"count", 0}});
     sandbox.post("/_sandbox/faults", {{"path", "/cgi-bin/webhook/send"}, {"http_status", 502}, {"latency_ms", 100},
                                       {"rate", 0.02}, {"count", 0}});
     sandbox.post("/_sandbox/faults", {{"path", "/cgi-bin/webhook/send"}, {"latency_ms", 100}, {"count", 0}});
+    }
     yuerd = std::make_unique<YuerdFixture>(R"(
 [wecom.robots]
 keys_file = "secrets/robot_keys"
@@ -257,6 +259,87 @@ TEST_CASE("kill -9 of yuerd mid-run then restart delivers everything with duplic
   run.check_ghost_failed();
   run.check_no_secret_in_logs();
   CHECK(run.yuerd->stop() == 0);
+}
+
+// Runs yuerctl against the fixture's daemon; returns exit code and output.
+RunResult yuerctl(Run& r, std::vector<std::string> args) {
+  static int n = 0;
+  std::vector<std::string> argv = {YUERCTL_BIN, "--url", r.yuerd->url(""), "--token-file",
+                                   r.yuerd->dir().path() + "/secrets/admin_token"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return run(argv, 20s, r.yuerd->dir().path() + "/yuerctl" + std::to_string(++n) + ".log");
+}
+
+TEST_CASE("yuerctl push and outbox list show retry cancel", "[e2e][outbox][yuerctl]") {
+  Run r(false);
+  const std::string group = r.robots[0].first;
+  std::string long_text;
+  for (int i = 0; i < 80; ++i) long_text += "第" + std::to_string(i) + "段：添加辅食要从少到多，从稀到稠。\n\n";
+  REQUIRE(long_text.size() > 2 * 2048);
+  const std::string file = r.yuerd->dir().write("notice.txt", long_text, 0644);
+
+  auto pushed = yuerctl(r, {"push", "--group", group, "--text", file, "--key", "notice-1", "--json"});
+  INFO(pushed.output);
+  REQUIRE(pushed.code == 0);
+  auto ids = json::parse(pushed.output)["ids"];
+  REQUIRE(ids.size() == 3);
+  auto again = yuerctl(r, {"push", "--group", group, "--text", file, "--key", "notice-1", "--json"});
+  REQUIRE(again.code == 0);
+  CHECK(json::parse(again.output)["duplicate"] == true);
+  CHECK(json::parse(again.output)["ids"] == ids);
+
+  auto unknown = yuerctl(r, {"push", "--group", "no-such-group", "--text", file});
+  CHECK(unknown.code == 1);
+  CHECK(unknown.output.find("没有目标") != std::string::npos);
+  CHECK(yuerctl(r, {"push", "--group", group}).code == 2);  // no content
+
+  // Fill the group's window so later messages wait, then cancel one of them.
+  json targets = json::array({group});
+  for (int i = 0; i < 20; ++i)
+    r.admin(http::Verb::post, "/api/v1/push", {{"targets", targets}, {"content", "m" + std::to_string(i)}, {"key", "w" + std::to_string(i)}});
+  auto waiting = r.admin(http::Verb::get, "/api/v1/outbox?state=queued&limit=1")["items"];
+  REQUIRE(waiting.size() == 1);
+  const std::string last = std::to_string(waiting[0]["id"].get<std::int64_t>());
+  auto cancelled = yuerctl(r, {"outbox", "cancel", last});
+  INFO(cancelled.output);
+  CHECK(cancelled.code == 0);
+  auto shown = yuerctl(r, {"outbox", "show", last, "--json"});
+  REQUIRE(shown.code == 0);
+  CHECK(json::parse(shown.output)["state"] == "cancelled");
+  CHECK(yuerctl(r, {"outbox", "cancel", last}).code == 1);  // not queued any more
+
+  // The ghost group fails permanently; retry queues it again (and it fails again).
+  r.admin(http::Verb::post, "/api/v1/push", {{"target", "ghost-group"}, {"content", "x"}, {"key", "ghost"}});
+  auto end = std::chrono::steady_clock::now() + 30s;
+  json failed;
+  while (std::chrono::steady_clock::now() < end) {
+    auto listed = yuerctl(r, {"outbox", "list", "--state", "failed", "--json"});
+    REQUIRE(listed.code == 0);
+    failed = json::parse(listed.output)["items"];
+    if (!failed.empty()) break;
+    std::this_thread::sleep_for(200ms);
+  }
+  REQUIRE(failed.size() == 1);
+  CHECK(failed[0]["last_errcode"] == 93000);
+  auto table = yuerctl(r, {"outbox", "list", "--state", "failed"});
+  CHECK(table.output.find("机器人") != std::string::npos);
+  auto retried = yuerctl(r, {"outbox", "retry", std::to_string(failed[0]["id"].get<std::int64_t>())});
+  CHECK(retried.code == 0);
+
+  // The three parts of the notice arrive first, numbered and in order.
+  end = std::chrono::steady_clock::now() + 30s;
+  std::vector<std::string> got;
+  while (std::chrono::steady_clock::now() < end && got.size() < 3) {
+    got = r.arrivals()[group];
+    std::this_thread::sleep_for(200ms);
+  }
+  REQUIRE(got.size() >= 3);
+  CHECK(got[0].rfind("(1/3) ", 0) == 0);
+  CHECK(got[1].rfind("(2/3) ", 0) == 0);
+  CHECK(got[2].rfind("(3/3) ", 0) == 0);
+  for (int i = 0; i < 3; ++i) CHECK(got[static_cast<std::size_t>(i)].size() <= 2048);
+  r.check_no_secret_in_logs();
+  CHECK(r.yuerd->stop() == 0);
 }
 
 }  // namespace
