@@ -3,6 +3,8 @@
 #include "daemon/net/http_client.h"
 #include "tests/sandbox/wire.h"
 
+#include <pugixml.hpp>
+
 #include <thread>
 
 namespace yuer::sandbox {
@@ -64,6 +66,34 @@ std::string with_query(const std::string& url, const std::string& query) {
   return url + (url.find('?') == std::string::npos ? "?" : "&") + query;
 }
 
+namespace {
+
+// Checks a passive reply to an XML callback as WeCom does (§6.4, §13.5): the envelope
+// <xml><Encrypt/><MsgSignature/><TimeStamp/><Nonce/></xml>, the signature over its own timestamp,
+// nonce and Encrypt, then decryption with receiveid = corp id. Sets rec.reply or rec.reply_error.
+void check_passive_reply(const MsgCrypt& crypt, const std::string& body, CallbackRecord& rec) {
+  pugi::xml_document doc;
+  if (!doc.load_buffer(body.data(), body.size(), pugi::parse_default & ~pugi::parse_doctype)) {
+    rec.reply_error = "passive reply is not XML";
+    return;
+  }
+  auto xml = doc.child("xml");
+  std::string encrypted = xml.child_value("Encrypt");
+  if (encrypted.empty()) {
+    rec.reply_error = "passive reply has no Encrypt";
+    return;
+  }
+  auto plain = crypt.verify_and_decrypt(xml.child_value("MsgSignature"), xml.child_value("TimeStamp"),
+                                        xml.child_value("Nonce"), encrypted);
+  if (!plain) {
+    rec.reply_error = plain.error().code + ": " + plain.error().message;
+    return;
+  }
+  rec.reply = std::move(*plain);
+}
+
+}  // namespace
+
 CallbackRecord deliver_callback(const CallbackJob& job, const Clock& clock) {
   CallbackRecord rec;
   rec.kind = job.kind == CallbackJob::Kind::kVerify ? "verify" : job.kind == CallbackJob::Kind::kJson ? "json" : "message";
@@ -120,6 +150,8 @@ CallbackRecord deliver_callback(const CallbackJob& job, const Clock& clock) {
     rec.attempts.push_back(std::move(a));
     if (ok) {
       rec.delivered = true;
+      if (job.kind == CallbackJob::Kind::kMessage && !rec.attempts.back().body.empty())
+        check_passive_reply(*crypt, res->body, rec);
       break;
     }
     // A verification that got a 200 with the wrong answer is a failure of the receiver, not of the
@@ -136,7 +168,7 @@ nlohmann::json to_json(const CallbackRecord& r) {
                         {"body", a.body}, {"target", a.target}});
   return {{"seq", r.seq},           {"kind", r.kind},         {"label", r.label}, {"agent_id", r.agent_id},
           {"url", r.url},           {"plaintext", r.plaintext}, {"msg_id", r.msg_id},
-          {"delivered", r.delivered}, {"attempts", attempts}};
+          {"delivered", r.delivered}, {"attempts", attempts}, {"reply", r.reply}, {"reply_error", r.reply_error}};
 }
 
 }  // namespace yuer::sandbox

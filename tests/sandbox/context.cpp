@@ -2,6 +2,8 @@
 
 #include "tests/sandbox/callbacks.h"
 
+#include <algorithm>
+
 namespace yuer::sandbox {
 
 using nlohmann::json;
@@ -113,6 +115,22 @@ std::string Context::new_msg_id() {
   return std::to_string((static_cast<std::uint64_t>(now_ms()) << 12) + (++next_msg_id_ & 0xFFF));
 }
 
+bool Context::media_usable(const std::string& media_id, const std::string& scope) const {
+  auto it = media.find(media_id);
+  if (it == media.end()) return false;
+  constexpr std::int64_t kThreeDays = 3 * 24 * 3600;
+  if (now_s() >= it->second.created_at_s + kThreeDays) return false;
+  return it->second.scope == scope;
+}
+
+std::string Context::issue_response_code(std::int64_t agent_id, std::vector<std::string> userids,
+                                         std::string card_type) {
+  constexpr std::int64_t k72h = 72LL * 3600 * 1000;
+  std::string code = random_alnum(43);
+  response_codes[code] = ResponseCode{agent_id, std::move(userids), std::move(card_type), now_ms() + k72h, false};
+  return code;
+}
+
 bool Context::admit(std::deque<std::int64_t>& window, int limit, std::int64_t window_ms, std::int64_t now) {
   while (!window.empty() && window.front() <= now - window_ms) window.pop_front();
   if (static_cast<int>(window.size()) >= limit) return false;
@@ -124,7 +142,60 @@ void Context::reset() {
   tokens_.clear();
   deliveries_.clear();
   pending_callbacks_.clear();
+  media.clear();
+  response_codes.clear();
   clock.reset();
+}
+
+json Context::save() const {
+  json deliveries = json::array();
+  for (const auto& d : deliveries_)
+    deliveries.push_back({{"seq", d.seq},         {"time_ms", d.time_ms}, {"channel", d.channel}, {"chat_id", d.chat_id},
+                          {"userid", d.userid},   {"msgtype", d.msgtype}, {"message", d.message}, {"dropped", d.dropped},
+                          {"from", d.from}});
+  json media_out = json::array();
+  for (const auto& [id, m] : media)
+    media_out.push_back({{"media_id", id}, {"type", m.type}, {"filename", m.filename}, {"size", m.size},
+                         {"scope", m.scope}, {"created_at", m.created_at_s}});
+  json codes = json::array();
+  for (const auto& [code, rc] : response_codes)
+    codes.push_back({{"code", code}, {"agent_id", rc.agent_id}, {"userids", rc.userids}, {"card_type", rc.card_type},
+                     {"expires_ms", rc.expires_ms}, {"used", rc.used}});
+  return {{"next_seq", next_seq_}, {"next_msg_id", next_msg_id_}, {"deliveries", deliveries},
+          {"media", media_out}, {"response_codes", codes}};
+}
+
+void Context::restore(const json& saved) {
+  if (!saved.is_object()) return;
+  auto array = [&](const char* k) { return saved.contains(k) && saved[k].is_array() ? saved[k] : json::array(); };
+  for (const auto& j : array("deliveries")) {
+    if (!j.is_object()) continue;
+    Delivery d;
+    d.seq = j.value("seq", std::int64_t{0});
+    d.time_ms = j.value("time_ms", std::int64_t{0});
+    d.channel = j.value("channel", "");
+    d.chat_id = j.value("chat_id", "");
+    d.userid = j.value("userid", "");
+    d.msgtype = j.value("msgtype", "");
+    d.message = j.value("message", json::object());
+    d.dropped = j.value("dropped", false);
+    d.from = j.value("from", "");
+    deliveries_.push_back(std::move(d));
+  }
+  for (const auto& j : array("media")) {
+    if (!j.is_object() || !j.contains("media_id") || !j["media_id"].is_string()) continue;
+    Media m{j["media_id"].get<std::string>(), j.value("type", ""), j.value("filename", ""),
+            j.value("size", std::size_t{0}), j.value("scope", ""), j.value("created_at", std::int64_t{0})};
+    media[m.media_id] = std::move(m);
+  }
+  for (const auto& j : array("response_codes")) {
+    if (!j.is_object() || !j.contains("code") || !j["code"].is_string()) continue;
+    response_codes[j["code"].get<std::string>()] =
+        ResponseCode{j.value("agent_id", std::int64_t{0}), j.value("userids", std::vector<std::string>{}),
+                     j.value("card_type", ""), j.value("expires_ms", std::int64_t{0}), j.value("used", false)};
+  }
+  next_seq_ = std::max(next_seq_, saved.value("next_seq", std::int64_t{1}));
+  next_msg_id_ = std::max(next_msg_id_, saved.value("next_msg_id", std::uint64_t{0}));
 }
 
 }  // namespace yuer::sandbox

@@ -1,5 +1,5 @@
 // wecom-sandbox: the WeCom emulator as a process (PRODUCT.md "Interfaces").
-//   wecom-sandbox --listen HOST:PORT [--fixture FILE] [--callback-url URL]
+//   wecom-sandbox --listen HOST:PORT [--fixture FILE] [--callback-url URL] [--state FILE]
 // Prints "wecom-sandbox listening on http://HOST:PORT" once it accepts; SIGINT/SIGTERM stop it.
 // Exit codes: 0 stopped by a signal, 1 runtime failure (cannot bind), 2 usage or fixture error.
 #include "daemon/base/clock.h"
@@ -7,14 +7,18 @@
 #include "tests/sandbox/fixture.h"
 #include "tests/sandbox/sandbox.h"
 #include "tests/sandbox/server.h"
+#include "tests/sandbox/state_file.h"
 
 #include <CLI/CLI.hpp>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include <csignal>
+#include <filesystem>
+#include <functional>
 #include <iostream>
 
 int main(int argc, char** argv) {
@@ -27,6 +31,8 @@ int main(int argc, char** argv) {
   int callback_attempts = 4;
   int callback_timeout_ms = 5000;
   int retry_delay_ms = 1000;
+  std::string state_path;
+  int state_interval_s = 10;
   cli.add_option("--listen", listen, "HOST:PORT to listen on (port 0 picks a free port)");
   cli.add_option("--fixture", fixture_path, "fixture JSON (default: the demo county)");
   cli.add_option("--callback-url", callback_url, "callback URL for apps whose fixture entry has none");
@@ -36,6 +42,9 @@ int main(int argc, char** argv) {
   cli.add_option("--callback-timeout-ms", callback_timeout_ms, "wait for the receiver's answer")
       ->check(CLI::Range(1, 60000));
   cli.add_option("--callback-retry-delay-ms", retry_delay_ms, "pause between attempts")->check(CLI::Range(0, 60000));
+  cli.add_option("--state", state_path,
+                 "keep the state in this JSON file: resumed from it at start when it exists, saved while running and at stop");
+  cli.add_option("--state-interval-s", state_interval_s, "save the state this often")->check(CLI::Range(1, 3600));
   try {
     cli.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -43,10 +52,27 @@ int main(int argc, char** argv) {
     return rc == 0 ? 0 : 2;
   }
 
-  auto fixture = sandbox::load_fixture(fixture_path);
-  if (!fixture) {
-    std::cerr << "wecom-sandbox: " << fixture.error().message << "\n";
-    return 2;
+  // A state file that exists wins over --fixture: the run resumes where the last one stopped.
+  nlohmann::json saved;
+  Result<sandbox::Fixture> fixture = fail("fixture.unset", "");
+  if (!state_path.empty() && std::filesystem::exists(state_path)) {
+    auto state = sandbox::read_state_file(state_path);
+    if (!state) {
+      std::cerr << "wecom-sandbox: " << state.error().message << "\n";
+      return 2;
+    }
+    saved = std::move(*state);
+    fixture = sandbox::parse_fixture(saved["fixture"].dump());
+    if (!fixture) {
+      std::cerr << "wecom-sandbox: " << state_path << ": " << fixture.error().message << "\n";
+      return 2;
+    }
+  } else {
+    fixture = sandbox::load_fixture(fixture_path);
+    if (!fixture) {
+      std::cerr << "wecom-sandbox: " << fixture.error().message << "\n";
+      return 2;
+    }
   }
   sandbox::Settings settings;
   settings.token_lifetime = std::chrono::seconds(token_lifetime);
@@ -57,6 +83,19 @@ int main(int argc, char** argv) {
 
   SystemClock clock;
   sandbox::Sandbox sb(std::move(*fixture), clock, settings);
+  if (!saved.is_null()) {
+    try {
+      sb.restore_state(saved);
+    } catch (const nlohmann::json::exception& e) {  // a hand-edited file with wrong types
+      std::cerr << "wecom-sandbox: " << state_path << ": cannot restore: " << e.what() << "\n";
+      return 2;
+    }
+  }
+  auto save = [&] {
+    if (state_path.empty()) return;
+    if (auto w = sandbox::write_state_file(state_path, sb.save_state()); !w)
+      std::cerr << "wecom-sandbox: " << w.error().message << "\n";  // keep running; the next save retries
+  };
   boost::asio::io_context ioc;
   metrics::Registry registry;
   sandbox::SandboxServer server(ioc, sb, listen, registry);
@@ -67,9 +106,22 @@ int main(int argc, char** argv) {
   }
   std::cout << "wecom-sandbox listening on http://" << ep->address().to_string() << ":" << ep->port() << std::endl;
 
+  boost::asio::steady_timer save_timer(ioc);
+  std::function<void()> schedule_save = [&] {
+    save_timer.expires_after(std::chrono::seconds(state_interval_s));
+    save_timer.async_wait([&](const boost::system::error_code& ec) {
+      if (ec) return;
+      save();
+      schedule_save();
+    });
+  };
+  if (!state_path.empty()) schedule_save();
+
   boost::asio::signal_set signals(ioc, SIGINT, SIGTERM);
   signals.async_wait([&](const boost::system::error_code& ec, int) {
     if (ec) return;
+    save_timer.cancel();
+    save();
     boost::asio::co_spawn(ioc, server.stop(std::chrono::milliseconds(2000)),
                           [&ioc](std::exception_ptr) { ioc.stop(); });
   });

@@ -122,8 +122,32 @@ struct CallbackRecord {
   std::string url, plaintext, msg_id;
   std::vector<CallbackAttempt> attempts;
   bool delivered = false;  // a 200 came back (for verify: with the echostr plaintext as body)
+  // A passive reply in the 200's body (XML app callbacks, §6.4): its decrypted plaintext, or why it
+  // was refused (bad envelope, signature, receiveid). Both empty: the receiver answered empty.
+  std::string reply;
+  std::string reply_error;
 };
 nlohmann::json to_json(const CallbackRecord& r);
+
+// An uploaded temporary media file (webhook/upload_media, media/upload). Valid 3 days (§3.3, §5.3).
+struct Media {
+  std::string media_id;
+  std::string type;      // "file", "voice", "image", "video"
+  std::string filename;  // as the group will see it
+  std::size_t size = 0;
+  std::string scope;     // "webhook:<key>" (only that robot may use it, §3.3) or "corp" (any app, §5.3)
+  std::int64_t created_at_s = 0;
+};
+
+// A template card's response_code: from message/send (interactive cards) or from each click event;
+// single use for message/update_template_card, valid 72 h (§5.1, §7.3).
+struct ResponseCode {
+  std::int64_t agent_id = 0;
+  std::vector<std::string> userids;  // who received the card (the update's "atall" audience)
+  std::string card_type;
+  std::int64_t expires_ms = 0;
+  bool used = false;
+};
 
 // Shared state and services for the core and every module. Not thread-safe by itself: the Sandbox
 // holds its lock around every call into the core or a module.
@@ -157,6 +181,15 @@ class Context {
   void emit_callback(CallbackJob job) { pending_callbacks_.push_back(std::move(job)); }
   std::vector<CallbackJob> take_callbacks();
 
+  // Uploaded media by media_id. media_usable: exists, not expired (3 days), and uploaded for
+  // `scope` (a robot's media serves only that robot; app media serves the apps, not robots).
+  std::map<std::string, Media> media;
+  bool media_usable(const std::string& media_id, const std::string& scope) const;
+
+  // response_code → its card (issued by message/send and by click events).
+  std::map<std::string, ResponseCode> response_codes;
+  std::string issue_response_code(std::int64_t agent_id, std::vector<std::string> userids, std::string card_type);
+
   // A 64-bit message id unique in this sandbox run (MsgId, msgid of kf messages …).
   std::string new_msg_id();
 
@@ -165,6 +198,12 @@ class Context {
 
   // Forgets everything but the fixture and settings (control API /_sandbox/reset).
   void reset();
+
+  // Deliveries, media and response codes as JSON for `--state FILE`, and back. The clock, tokens
+  // and rate windows are not kept: a restarted sandbox starts them fresh, as WeCom's would be
+  // after a long pause.
+  nlohmann::json save() const;
+  void restore(const nlohmann::json& saved);
 
  private:
   struct TokenInfo {
@@ -195,6 +234,13 @@ class Module {
   virtual void reset() {}
   // The module's state for GET /_sandbox/state and the web page (an object; null = nothing).
   virtual nlohmann::json state() const { return nullptr; }
+  // For `--state FILE`: a stable name (empty = the module keeps nothing across runs), its state as
+  // JSON, and restore() to take it back after the fixture and core state are in place. restore()
+  // gets only what save() produced (by this or an earlier version of the module); it must not throw
+  // for a missing or partial document.
+  virtual std::string_view name() const { return {}; }
+  virtual nlohmann::json save() const { return nullptr; }
+  virtual void restore(const nlohmann::json& saved) { (void)saved; }
 };
 
 // The registered modules, in dispatch order (modules.cpp: one line each).

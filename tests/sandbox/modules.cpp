@@ -3,15 +3,20 @@
 #include "tests/sandbox/module.h"
 
 #include "tests/sandbox/aibot.h"
+#include "tests/sandbox/appchat.h"
 #include "tests/sandbox/customer_groups.h"
 #include "tests/sandbox/group_msg.h"
 #include "tests/sandbox/kf.h"
-
+#include "tests/sandbox/media.h"
+#include "tests/sandbox/template_card.h"
 
 namespace yuer::sandbox {
 
 std::vector<std::unique_ptr<Module>> make_modules(Context& ctx) {
   std::vector<std::unique_ptr<Module>> m;
+  m.push_back(make_media_module(ctx));
+  m.push_back(make_appchat_module(ctx));
+  m.push_back(make_template_card_module(ctx));
   m.push_back(make_customer_groups_module(ctx));
   m.push_back(make_group_msg_module(ctx));
   m.push_back(make_kf_module(ctx));

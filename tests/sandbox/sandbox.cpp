@@ -4,6 +4,7 @@
 #include "tests/sandbox/callbacks.h"
 
 #include <openssl/evp.h>
+#include <pugixml.hpp>
 
 #include <algorithm>
 #include <cctype>
@@ -49,7 +50,9 @@ Reject too_long(const std::string& field, std::size_t limit) {
 enum class Channel { kWebhook, kApp, kAppChat };
 
 // Validates the msgtype object of `body` for `channel`; may rewrite it (truncation). nullopt = ok.
-std::optional<Reject> validate_message(json& body, Channel channel, const std::string& msgtype) {
+// `media_scope`: where media_ids must be usable ("webhook:<key>" for a robot, "corp" for apps).
+std::optional<Reject> validate_message(const Context& ctx, json& body, Channel channel, const std::string& msgtype,
+                                       const std::string& media_scope) {
   static const std::set<std::string> webhook_types = {"text", "markdown", "markdown_v2", "image",
                                                       "news", "file",     "voice",       "template_card"};
   static const std::set<std::string> app_types = {"text", "image",  "voice",    "video",
@@ -116,9 +119,9 @@ std::optional<Reject> validate_message(json& body, Channel channel, const std::s
   if (msgtype == "image" || msgtype == "file" || msgtype == "voice" || msgtype == "video") {
     auto media = string_field(m, "media_id");
     if (!media || media->empty()) return Reject{41006, ""};
-    // Robot media_ids come only from webhook/upload_media, which the sandbox does not have yet:
-    // none is valid (40007). App media (media/upload) is not emulated yet either; any id passes.
-    if (channel == Channel::kWebhook) return Reject{40007, ""};
+    // Robot media_ids come only from webhook/upload_media and serve only the robot that uploaded
+    // them (§3.3); app media from media/upload serve every app of the corp (§5.3). Both: 3 days.
+    if (!ctx.media_usable(*media, media_scope)) return Reject{40007, ""};
     return std::nullopt;
   }
   if (msgtype == "textcard") {
@@ -234,7 +237,7 @@ ApiReply Sandbox::webhook_send(const ApiRequest& req, const Target& t, RequestRe
   auto body = json::parse(req.body, nullptr, false);
   if (body.is_discarded() || !body.is_object()) return ctx_.error(40058, "invalid json. invalid Request Parameter");
   std::string msgtype = string_field(body, "msgtype").value_or("");
-  if (auto bad = validate_message(body, Channel::kWebhook, msgtype)) return ctx_.error(bad->errcode, bad->detail);
+  if (auto bad = validate_message(ctx_, body, Channel::kWebhook, msgtype, "webhook:" + *key)) return ctx_.error(bad->errcode, bad->detail);
   // 20 per rolling 60 s per robot (DOC 99110); the errcode is WeCom's general 45009 [UNCERTAIN for the
   // webhook, §3.4]. Rejected sends do not count toward the window.
   if (!Context::admit(webhook_windows_[*key], ctx_.settings.webhook_per_minute, kMinuteMs, ctx_.now_ms())) return ctx_.error(45009);
@@ -278,7 +281,7 @@ ApiReply Sandbox::message_send(const ApiRequest& req, const Target& t, RequestRe
   if (touser.empty() && toparty.empty() && totag.empty()) return ctx_.error(82001);
   auto users = split_bar(touser);
   if (users.size() > 1000) return ctx_.error(40058, "touser exceed max count 1000. invalid Request Parameter");
-  if (auto bad = validate_message(body, Channel::kApp, msgtype)) return ctx_.error(bad->errcode, bad->detail);
+  if (auto bad = validate_message(ctx_, body, Channel::kApp, msgtype, "corp")) return ctx_.error(bad->errcode, bad->detail);
 
   auto visible = [&](const std::string& uid) -> const Member* {
     for (const auto& m : ctx_.fixture.members) {
@@ -310,9 +313,19 @@ ApiReply Sandbox::message_send(const ApiRequest& req, const Target& t, RequestRe
   }
   if (valid.empty()) return ctx_.error(81013);
 
-  json recipients = json::array();
+  // enable_duplicate_check: an identical request body within duplicate_check_interval (default
+  // 1800 s, at most 4 h [UNCERTAIN max, §5.1]) is answered with success and not delivered again.
   const auto now = ctx_.now_ms();
-  for (const auto& uid : valid) {
+  bool duplicate = false;
+  if (int_field(body, "enable_duplicate_check").value_or(0) == 1) {
+    std::int64_t interval_s = std::clamp<std::int64_t>(int_field(body, "duplicate_check_interval").value_or(1800), 1, 4 * 3600);
+    std::string key = std::to_string(app->agent_id) + "/" + req.body;
+    auto it = recent_sends_.find(key);
+    duplicate = it != recent_sends_.end() && now < it->second;
+    if (!duplicate) recent_sends_[key] = now + interval_s * 1000;
+  }
+  json recipients = json::array();
+  for (const auto& uid : duplicate ? std::vector<std::string>{} : valid) {
     std::string k = std::to_string(app->agent_id) + "/" + lower(uid);
     // Per app per member ≤ 30/min and 1000/h; the excess is dropped while the API answers 0 (§5.1).
     bool ok = Context::admit(member_minute_[k], ctx_.settings.member_per_minute, kMinuteMs, now);
@@ -337,9 +350,9 @@ ApiReply Sandbox::message_send(const ApiRequest& req, const Target& t, RequestRe
   if (msgtype == "template_card") {
     auto type = body["template_card"].value("card_type", "");
     if (type == "button_interaction" || type == "vote_interaction" || type == "multiple_interaction")
-      extra["response_code"] = random_alnum(43);
+      extra["response_code"] = ctx_.issue_response_code(app->agent_id, valid, type);
   }
-  rec.detail = {{"recipients", recipients}, {"msgtype", msgtype}};
+  rec.detail = {{"recipients", recipients}, {"msgtype", msgtype}, {"duplicate", duplicate}};
   return wecom_ok(extra);
 }
 
@@ -359,7 +372,7 @@ ApiReply Sandbox::appchat_send(const ApiRequest& req, const Target& t, RequestRe
   if (!group || group->app_agent_id == 0) return ctx_.error(86003);
   if (group->app_agent_id != app->agent_id) return ctx_.error(86008);
   std::string msgtype = string_field(body, "msgtype").value_or("");
-  if (auto bad = validate_message(body, Channel::kAppChat, msgtype)) return ctx_.error(bad->errcode, bad->detail);
+  if (auto bad = validate_message(ctx_, body, Channel::kAppChat, msgtype, "corp")) return ctx_.error(bad->errcode, bad->detail);
   json dropped_for = json::array();
   const auto now = ctx_.now_ms();
   for (const auto& uid : group->members) {
@@ -462,12 +475,70 @@ std::variant<CallbackJob, ApiReply> Sandbox::prepare_callback(const ApiRequest& 
   return job;
 }
 
+namespace {
+
+// A passive reply (§6.4) as what the member sees: ToUserName is the member, MsgType one of text,
+// image, voice, video, news, update_button, update_template_card. nullopt when it is not XML.
+std::optional<Delivery> passive_reply_delivery(const std::string& plaintext) {
+  pugi::xml_document doc;
+  if (!doc.load_string(plaintext.c_str(), pugi::parse_default & ~pugi::parse_doctype)) return std::nullopt;
+  auto x = doc.child("xml");
+  Delivery d;
+  d.channel = "app";
+  d.userid = x.child_value("ToUserName");
+  d.msgtype = x.child_value("MsgType");
+  if (d.msgtype == "text") {
+    d.message = {{"content", utf8_cut(x.child_value("Content"), 2048)}};  // "超过将截断" (§6.4)
+  } else if (d.msgtype == "update_button") {
+    d.message = {{"replace_name", x.child("Button").child_value("ReplaceName")}};
+  } else {
+    json m = json::object();
+    for (auto child : x.children())
+      if (std::string name = child.name(); name != "ToUserName" && name != "FromUserName" && name != "CreateTime" && name != "MsgType")
+        m[name] = child.child_value();
+    d.message = m;
+  }
+  return d;
+}
+
+}  // namespace
+
 json Sandbox::record_callback(CallbackRecord rec, const std::function<void(const CallbackRecord&)>& on_done) {
   std::lock_guard lock(mu_);
   rec.seq = ctx_.next_seq();
+  if (!rec.reply.empty()) {
+    if (auto d = passive_reply_delivery(rec.reply)) {
+      ctx_.add_delivery(std::move(*d));
+    } else {
+      rec.reply_error = "passive reply plaintext is not XML";
+    }
+  }
   if (on_done) on_done(rec);
   callbacks_.push_back(std::move(rec));
   return to_json(callbacks_.back());
+}
+
+json Sandbox::save_state() const {
+  std::lock_guard lock(mu_);
+  json fixture = ctx_.fixture.raw.is_object() ? ctx_.fixture.raw : json::object();
+  fixture.update(fixture_to_json(ctx_.fixture));
+  json modules = json::object();
+  for (const auto& m : modules_)
+    if (!m->name().empty()) modules[std::string(m->name())] = m->save();
+  return {{"format", "wecom-sandbox state"}, {"version", 1}, {"saved_at_ms", ctx_.now_ms()},
+          {"fixture", fixture}, {"core", ctx_.save()}, {"modules", modules}};
+}
+
+void Sandbox::restore_state(const json& saved) {
+  std::lock_guard lock(mu_);
+  if (!saved.is_object()) return;
+  if (saved.contains("core")) ctx_.restore(saved["core"]);
+  if (!saved.contains("modules") || !saved["modules"].is_object()) return;
+  for (auto& m : modules_) {
+    if (m->name().empty()) continue;
+    auto it = saved["modules"].find(std::string(m->name()));
+    if (it != saved["modules"].end()) m->restore(*it);
+  }
 }
 
 std::vector<RequestRecord> Sandbox::requests() const {
@@ -497,6 +568,7 @@ void Sandbox::reset_state() {
   member_minute_.clear();
   member_hour_.clear();
   appchat_minute_.clear();
+  recent_sends_.clear();
   faults_.clear();
   requests_.clear();
   callbacks_.clear();

@@ -63,6 +63,13 @@ class Sandbox {
   ControlledClock& clock() { return ctx_.clock; }
   const Settings& settings() const { return ctx_.settings; }
 
+  // Everything worth keeping across runs (`--state FILE`): the fixture as it is now (groups created,
+  // members joined; module sections of the original fixture kept), deliveries, media, response
+  // codes and each named module's save(). restore_state() takes that back into a sandbox built from
+  // load_state_fixture(saved): call it once, before serving.
+  nlohmann::json save_state() const;
+  void restore_state(const nlohmann::json& saved);
+
   // For tests: copies of the records.
   std::vector<RequestRecord> requests() const;
   std::vector<Delivery> deliveries() const;
@@ -85,6 +92,7 @@ class Sandbox {
   std::map<std::string, std::deque<std::int64_t>> member_minute_;    // "agent/userid" → times
   std::map<std::string, std::deque<std::int64_t>> member_hour_;
   std::map<std::string, std::deque<std::int64_t>> appchat_minute_;
+  std::map<std::string, std::int64_t> recent_sends_;  // "agent/body" → end of its duplicate-check window (ms)
   std::vector<Fault> faults_;
   std::vector<RequestRecord> requests_;
   std::vector<CallbackRecord> callbacks_;

@@ -1,5 +1,6 @@
 #include "tests/sandbox/server.h"
 
+#include "daemon/base/embedded_file.h"
 #include "tests/sandbox/callbacks.h"
 
 #include <boost/asio/co_spawn.hpp>
@@ -10,6 +11,8 @@
 
 #include <map>
 
+std::span<const yuer::EmbeddedFile> sandbox_web_files();  // generated from web/ (CMakeLists.txt)
+
 namespace yuer::sandbox {
 
 struct SandboxServer::Impl {
@@ -19,7 +22,7 @@ struct SandboxServer::Impl {
   static net::ServerSettings make_settings(std::string listen) {
     net::ServerSettings s;
     s.listen = std::move(listen);
-    s.default_body_limit = 8 * 1024 * 1024;  // images: 2 MB raw, base64 in JSON
+    s.default_body_limit = 24 * 1024 * 1024;  // uploads: files up to 20 MB (§3.3), multipart overhead
     s.read_timeout = std::chrono::milliseconds(30'000);
     return s;
   }
@@ -45,7 +48,8 @@ struct SandboxServer::Impl {
 namespace {
 
 ApiRequest to_api(const http::Request& req) {
-  return ApiRequest{std::string(req.method_string()), std::string(req.target()), req.body()};
+  return ApiRequest{std::string(req.method_string()), std::string(req.target()), req.body(),
+                    std::string(req[http::beast_http::field::content_type])};
 }
 
 http::Response to_http(const http::Request& req, ApiReply reply) {
@@ -95,6 +99,21 @@ awaitable<http::Response> serve_control(SandboxServer::Impl* impl, http::Request
   co_return to_http(req, std::move(reply));
 }
 
+// The chat view: "/" is web/index.html, "/web/<file>" the other files.
+awaitable<http::Response> serve_web(http::Request req) {
+  if (req.method() != http::Verb::get && req.method() != http::Verb::head)
+    co_return http::make_error(req, http::Status::method_not_allowed, "sandbox.method", "use GET");
+  std::string_view target = req.target();
+  std::string_view path = target.substr(0, target.find('?'));
+  if (path == "/") path = "/index.html";
+  if (path.rfind("/web/", 0) == 0) path.remove_prefix(4);
+  const EmbeddedFile* f = find_embedded(sandbox_web_files(), path);
+  if (!f) co_return http::make_error(req, http::Status::not_found, "sandbox.not_found", "no such page");
+  auto res = http::make_response(req, http::Status::ok, std::string(f->body), f->content_type);
+  res.set(http::beast_http::field::cache_control, "no-cache");
+  co_return res;
+}
+
 }  // namespace
 
 SandboxServer::SandboxServer(boost::asio::io_context& ioc, Sandbox& sandbox, std::string listen,
@@ -113,6 +132,14 @@ SandboxServer::SandboxServer(boost::asio::io_context& ioc, Sandbox& sandbox, std
   control.label = "sandbox_control";
   control.handler = [impl](http::Request req) { return serve_control(impl, std::move(req)); };
   impl_->server.add_route(std::move(control));
+  for (const char* path : {"/", "/web/"}) {
+    net::Route web;
+    web.path = path;
+    web.match = path[1] == 0 ? net::Route::Match::kExact : net::Route::Match::kPrefix;
+    web.label = "sandbox_web";
+    web.handler = [](http::Request req) { return serve_web(std::move(req)); };
+    impl_->server.add_route(std::move(web));
+  }
 }
 
 SandboxServer::~SandboxServer() {

@@ -13,6 +13,7 @@
 
 #include <mutex>
 #include <set>
+#include <thread>
 
 namespace yuer::sandbox {
 namespace {
@@ -83,6 +84,8 @@ struct Receiver {
   int fail_first = 0;        // answer 500 to this many deliveries first
   int slow_first = 0;        // or sleep 2 s (past the sandbox's timeout) on this many first
   bool wrong_echo = false;   // answer the URL verification with the wrong text
+  std::string reply_xml;     // answer messages with this passive reply (encrypted), if set
+  bool bad_reply_signature = false;
   int calls = 0;
 };
 
@@ -127,6 +130,18 @@ awaitable<http::Response> receive(Receiver* rx, http::Request req) {
   if (req.method() == http::Verb::get)
     co_return http::make_response(req, http::Status::ok, wrong_echo ? "wrong" : *plain);
   if (call <= rx->fail_first) co_return http::make_response(req, http::Status::internal_server_error, "");
+  std::string reply_xml;
+  bool bad_signature = false;
+  {
+    std::lock_guard lock(rx->mu);
+    reply_xml = rx->reply_xml;
+    bad_signature = rx->bad_reply_signature;
+  }
+  if (!reply_xml.empty()) {
+    std::string envelope = adapters::wecom::xml_reply_envelope(crypt, reply_xml, ts, nonce);
+    if (bad_signature) envelope.replace(envelope.find("<MsgSignature>") + 23, 4, "0000");
+    co_return http::make_response(req, http::Status::ok, envelope, "text/xml");
+  }
   if (call <= rx->slow_first) {
     asio::steady_timer timer(co_await asio::this_coro::executor, 2s);
     co_await timer.async_wait(use_tuple);
@@ -300,6 +315,93 @@ TEST_CASE("sandbox serves WeCom endpoints and injected faults over HTTP", "[sand
   }
   auto recs = sb.get("/_sandbox/requests?path=/cgi-bin/webhook/send")["requests"];
   CHECK(recs.size() == 1 + 2 * cases.size());
+}
+
+}  // namespace
+}  // namespace yuer::sandbox
+
+namespace yuer::sandbox {
+namespace {
+
+TEST_CASE("sandbox serves the chat view at / and its files under /web/", "[sandbox][web][integration]") {
+  RunningSandbox sb("");
+  auto page = net::http_request(http::Verb::get, sb.url("/"), {}, {}, 10s);
+  REQUIRE(page.has_value());
+  CHECK(page->status == 200);
+  CHECK(page->body.find("企业微信沙箱") != std::string::npos);
+  CHECK(page->body.find("/web/app.js") != std::string::npos);
+  auto js = net::http_request(http::Verb::get, sb.url("/web/app.js"), {}, {}, 10s);
+  REQUIRE(js.has_value());
+  CHECK(js->status == 200);
+  CHECK(js->body.find("/_sandbox/messages") != std::string::npos);
+  auto missing = net::http_request(http::Verb::get, sb.url("/web/nope.js"), {}, {}, 10s);
+  REQUIRE(missing.has_value());
+  CHECK(missing->status == 404);
+  auto post = net::http_request(http::Verb::post, sb.url("/"), "x", {}, 10s);
+  REQUIRE(post.has_value());
+  CHECK(post->status == 405);
+}
+
+TEST_CASE("sandbox callbacks emitted by a module are delivered after the request, encrypted", "[sandbox][callbacks][integration]") {
+  Receiver rx;
+  net::testing::TestServer receiver(net::ServerSettings{}, {receiver_route(&rx)});
+  RunningSandbox sb(receiver.url("/wecom/callback/app"));
+  for (int i = 0; i < 3; ++i) {
+    unsigned status = 0;
+    sb.post("/_sandbox/cards/click", json{{"userid", "Bob"}, {"task_id", "t" + std::to_string(i)}, {"event_key", "ok"}}.dump(),
+            &status);
+    REQUIRE(status == 200);
+  }
+  // Delivery is asynchronous: wait (bounded) until all three are recorded.
+  json listed;
+  for (int i = 0; i < 200; ++i) {
+    listed = sb.get("/_sandbox/callbacks")["callbacks"];
+    if (listed.size() == 3) break;
+    std::this_thread::sleep_for(50ms);
+  }
+  REQUIRE(listed.size() == 3);
+  std::lock_guard lock(rx.mu);
+  CHECK(rx.failures.empty());
+  REQUIRE(rx.plaintexts.size() == 3);
+  for (int i = 0; i < 3; ++i) {
+    CAPTURE(i);
+    CHECK(listed[i]["label"] == "template_card_event");
+    CHECK(listed[i]["delivered"] == true);
+    // In emission order (one URL, one strand).
+    CHECK(rx.plaintexts[i].find("<TaskId><![CDATA[t" + std::to_string(i) + "]]></TaskId>") != std::string::npos);
+  }
+}
+
+TEST_CASE("sandbox checks passive replies and shows good ones to the member", "[sandbox][callbacks][integration]") {
+  struct Case {
+    const char* name;
+    bool bad_signature;
+    bool shown;
+  };
+  for (const auto& c : {Case{"good reply", false, true}, Case{"tampered signature", true, false}}) {
+    CAPTURE(c.name);
+    Receiver rx;
+    rx.reply_xml = "<xml><ToUserName><![CDATA[Bob]]></ToUserName><FromUserName><![CDATA[" + std::string(kCorp) +
+                   "]]></FromUserName><CreateTime>1700000000</CreateTime><MsgType><![CDATA[text]]></MsgType>"
+                   "<Content><![CDATA[收到，第 1 题请回复数字]]></Content></xml>";
+    rx.bad_reply_signature = c.bad_signature;
+    net::testing::TestServer receiver(net::ServerSettings{}, {receiver_route(&rx)});
+    RunningSandbox sb(receiver.url("/wecom/callback/app"));
+    auto rec = sb.post("/_sandbox/callbacks/app", R"({"from_user":"Bob","text":"开始"})");
+    CHECK(rec["delivered"] == true);
+    auto messages = sb.get("/_sandbox/messages?userid=Bob")["messages"];
+    if (c.shown) {
+      CHECK(rec["reply_error"] == "");
+      CHECK(rec["reply"].get<std::string>() == rx.reply_xml);
+      REQUIRE(messages.size() == 1);
+      CHECK(messages[0]["msgtype"] == "text");
+      CHECK(messages[0]["message"]["content"] == "收到，第 1 题请回复数字");
+    } else {
+      CHECK(rec["reply"] == "");
+      CHECK(rec["reply_error"].get<std::string>().find("crypto.bad_signature") != std::string::npos);
+      CHECK(messages.empty());
+    }
+  }
 }
 
 }  // namespace

@@ -172,4 +172,76 @@ std::optional<std::int64_t> int_field(const nlohmann::json& obj, const char* key
   return std::stoll(s);
 }
 
+namespace {
+
+// The value of `key` in a header parameter list ("form-data; name=\"media\"; filename=\"a.txt\"").
+std::string header_param(std::string_view header, std::string_view key) {
+  std::size_t pos = 0;
+  while ((pos = header.find(key, pos)) != std::string_view::npos) {
+    bool starts = pos == 0 || header[pos - 1] == ';' || header[pos - 1] == ' ';
+    std::size_t eq = pos + key.size();
+    if (!starts || eq >= header.size() || header[eq] != '=') {
+      pos = eq;
+      continue;
+    }
+    std::size_t v = eq + 1;
+    if (v < header.size() && header[v] == '"') {
+      auto close = header.find('"', v + 1);
+      if (close == std::string_view::npos) return {};
+      return std::string(header.substr(v + 1, close - v - 1));
+    }
+    auto end = header.find(';', v);
+    return std::string(header.substr(v, end == std::string_view::npos ? std::string_view::npos : end - v));
+  }
+  return {};
+}
+
+}  // namespace
+
+std::optional<std::vector<FormPart>> parse_multipart(std::string_view content_type, std::string_view body) {
+  if (lower(std::string(content_type.substr(0, 19))) != "multipart/form-data") return std::nullopt;
+  std::string boundary = header_param(content_type, "boundary");
+  if (boundary.empty() || boundary.size() > 70) return std::nullopt;
+  const std::string delim = "--" + boundary;
+  std::vector<FormPart> parts;
+  std::size_t pos = body.find(delim);
+  if (pos == std::string_view::npos) return std::nullopt;
+  while (true) {
+    pos += delim.size();
+    if (body.substr(pos, 2) == "--") return parts;  // closing delimiter
+    if (body.substr(pos, 2) != "\r\n") return std::nullopt;
+    pos += 2;
+    auto headers_end = body.find("\r\n\r\n", pos);
+    if (headers_end == std::string_view::npos) return std::nullopt;
+    FormPart part;
+    std::string_view headers = body.substr(pos, headers_end - pos);
+    std::size_t line_start = 0;
+    while (line_start <= headers.size()) {
+      auto line_end = headers.find("\r\n", line_start);
+      std::string_view line = headers.substr(line_start, line_end == std::string_view::npos ? std::string_view::npos
+                                                                                           : line_end - line_start);
+      auto colon = line.find(':');
+      if (colon != std::string_view::npos) {
+        std::string name = lower(std::string(line.substr(0, colon)));
+        std::string_view value = line.substr(colon + 1);
+        while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
+        if (name == "content-disposition") {
+          part.name = header_param(value, "name");
+          part.filename = header_param(value, "filename");
+        } else if (name == "content-type") {
+          part.content_type = std::string(value);
+        }
+      }
+      if (line_end == std::string_view::npos) break;
+      line_start = line_end + 2;
+    }
+    std::size_t data_start = headers_end + 4;
+    auto next = body.find("\r\n" + delim, data_start);
+    if (next == std::string_view::npos) return std::nullopt;
+    part.data = std::string(body.substr(data_start, next - data_start));
+    parts.push_back(std::move(part));
+    pos = next + 2;
+  }
+}
+
 }  // namespace yuer::sandbox

@@ -19,6 +19,7 @@ struct ApiRequest {
   std::string method;  // "GET", "POST", ...
   std::string target;  // path + "?" + query, as on the request line
   std::string body;
+  std::string content_type = {};  // the Content-Type header (multipart uploads need its boundary)
 };
 
 // One HTTP response. WeCom answers errors with HTTP 200 and an errcode; `errcode` mirrors the body
@@ -77,6 +78,17 @@ std::string utf8_cut(const std::string& s, std::size_t n);
 std::optional<std::string> string_field(const nlohmann::json& obj, const char* key);
 // obj[key] if it is an integer (or a string of digits, as WeCom accepts for ids).
 std::optional<std::int64_t> int_field(const nlohmann::json& obj, const char* key);
+
+// One part of a multipart/form-data body (RFC 7578).
+struct FormPart {
+  std::string name;
+  std::string filename;
+  std::string content_type;
+  std::string data;
+};
+// The parts of `body` for the boundary in `content_type`, or nullopt when the header has no
+// boundary or the body is not well-formed multipart.
+std::optional<std::vector<FormPart>> parse_multipart(std::string_view content_type, std::string_view body);
 
 // UTF-8 byte length (WeCom's limits are in bytes of UTF-8).
 inline std::size_t utf8_bytes(std::string_view s) { return s.size(); }
