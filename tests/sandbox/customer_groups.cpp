@@ -372,11 +372,12 @@ ApiReply CustomerGroupsModule::del_join_way(const App& app, const json& body) {
 
 // --- events and membership changes ---
 
-void CustomerGroupsModule::emit(const ChatChangeEvent& ev) {
+void CustomerGroupsModule::emit(const ChatChangeEvent& ev, const std::string& owner) {
   std::string xml = change_external_chat_xml(ctx_.fixture.corp_id, ctx_.now_s(), ev);
-  // Sent to every app in 可调用接口的应用 that has a callback URL (reference §6.1).
+  // Sent to every app in 可调用接口的应用 with a callback URL whose visibility holds the group's
+  // owner ("成员在应用可见范围内", reference §6.1).
   for (const auto& app : ctx_.fixture.apps) {
-    if (!ctx_.fixture.customer_contact_app(app.agent_id)) continue;
+    if (!ctx_.fixture.customer_contact_app(app.agent_id) || !visible_to(app, owner)) continue;
     if (auto job = ctx_.app_callback(app, xml, "change_external_chat")) ctx_.emit_callback(std::move(*job));
   }
 }
@@ -397,7 +398,7 @@ CustomerGroup& CustomerGroupsModule::create_group(std::string name, const std::s
   ChatChangeEvent ev;
   ev.chat_id = ctx_.fixture.customer_groups.back().chat_id;
   ev.change_type = "create";
-  emit(ev);
+  emit(ev, owner);
   return ctx_.fixture.customer_groups.back();
 }
 
@@ -411,7 +412,7 @@ void CustomerGroupsModule::add_member(CustomerGroup& g, CustomerGroupMember m) {
   ev.last_mem_ver = member_version(g);
   g.members.push_back(std::move(m));
   ev.cur_mem_ver = member_version(g);
-  emit(ev);
+  emit(ev, g.owner);
 }
 
 CustomerGroupMember CustomerGroupsModule::new_parent(const std::string& owner, std::string name) {
@@ -550,7 +551,7 @@ ApiReply CustomerGroupsModule::control_leave(const json& body) {
   g->members.erase(it);
   g->admins.erase(std::remove(g->admins.begin(), g->admins.end(), uid), g->admins.end());
   ev.cur_mem_ver = member_version(*g);
-  emit(ev);
+  emit(ev, g->owner);
   return control_json({{"chat_id", g->chat_id}, {"userid", uid}, {"member_count", g->members.size()},
                        {"member_version", ev.cur_mem_ver}});
 }
@@ -586,7 +587,7 @@ ApiReply CustomerGroupsModule::control_update(const json& body) {
     ev.chat_id = g->chat_id;
     ev.change_type = "update";
     ev.update_detail = d;
-    emit(ev);
+    emit(ev, g->owner);
   }
   return control_json({{"chat_id", g->chat_id}, {"changes", details}});
 }
@@ -596,13 +597,14 @@ ApiReply CustomerGroupsModule::control_dismiss(const json& body) {
   auto& groups = ctx_.fixture.customer_groups;
   auto it = std::find_if(groups.begin(), groups.end(), [&](const auto& g) { return g.chat_id == chat_id; });
   if (it == groups.end()) return control_error(404, "sandbox.unknown_chat", "no such customer group");
+  const std::string owner = it->owner;
   groups.erase(it);
   for (auto& w : ctx_.fixture.join_ways)
     w.chat_id_list.erase(std::remove(w.chat_id_list.begin(), w.chat_id_list.end(), chat_id), w.chat_id_list.end());
   ChatChangeEvent ev;
   ev.chat_id = chat_id;
   ev.change_type = "dismiss";
-  emit(ev);
+  emit(ev, owner);
   return control_json({{"chat_id", chat_id}, {"dismissed", true}});
 }
 

@@ -85,7 +85,8 @@ class CustomerGroupsModule final : public Module {
   // A new parent: external contact following `owner`, with a random external_userid.
   CustomerGroupMember new_parent(const std::string& owner, std::string name);
   CustomerGroup& create_group(std::string name, const std::string& owner, std::string chat_id = {});
-  void emit(const ChatChangeEvent& ev);
+  // Queues `ev` for the customer-contact apps that see the group's `owner`.
+  void emit(const ChatChangeEvent& ev, const std::string& owner);
 
   Context& ctx_;
   std::vector<CustomerGroup> initial_groups_;

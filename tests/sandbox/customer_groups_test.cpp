@@ -526,6 +526,26 @@ TEST_CASE("group update, create and dismiss emit their events and reset restores
   CHECK(env.call("groupchat/get", {{"chat_id", "wrA2"}})["group_chat"]["member_list"].size() == 2);
 }
 
+TEST_CASE("change_external_chat goes only to customer-contact apps that see the owner", "[sandbox][groups][callbacks]") {
+  // 1000004 sees only Alice: it hears about her groups, not Bob's. 1000003 lacks the permission.
+  json apps = {{{"agent_id", 1000002}, {"secret", "cc-secret"}, {"token", kToken}, {"aes_key", kAesKey},
+                {"callback_url", "http://127.0.0.1:9/cb"}},
+               {{"agent_id", 1000003}, {"secret", "plain-secret"}, {"token", "T3"}, {"aes_key", kAesKey},
+                {"callback_url", "http://127.0.0.1:9/plain"}},
+               {{"agent_id", 1000004}, {"secret", "narrow-secret"}, {"token", "T4"}, {"aes_key", kAesKey},
+                {"callback_url", "http://127.0.0.1:9/narrow"}, {"visible_userids", {"Alice"}}}};
+  Env env(json{{"apps", apps}});
+  auto agents = [&env] {
+    std::vector<std::int64_t> out;
+    for (const auto& job : env.sb.take_callbacks()) out.push_back(job.agent_id);
+    return out;
+  };
+  env.control("/_sandbox/groups/join", {{"chat_id", "wrB1"}});
+  CHECK(agents() == std::vector<std::int64_t>{1000002});
+  env.control("/_sandbox/groups/join", {{"chat_id", "wrA2"}});
+  CHECK(agents() == std::vector<std::int64_t>{1000002, 1000004});
+}
+
 // --- over HTTP: the receiver verifies and decrypts like the daemon ---
 
 struct Received {
