@@ -85,19 +85,20 @@ function conversations(state, messages) {
   const out = [];
   for (const g of fixture.internal_groups ?? [])
     out.push({ section: "管理群（内部群）", kind: "chat", id: g.chat_id, title: g.name || g.chat_id });
-  const groups = state.customer_groups ?? fixture.customer_groups ?? [];
+  const groups = state.customer_groups?.groups ?? fixture.customer_groups ?? [];
   for (const g of groups) {
-    const n = g.member_count ?? g.members?.length ?? g.member_list?.length ?? 0;
-    out.push({ section: "家长群（客户群）", kind: "chat", id: g.chat_id, title: g.name || g.chat_id, members: n });
+    const n = g.member_count ?? g.members?.length ?? 0;
+    out.push({ section: "家长群（客户群）", kind: "chat", id: g.chat_id, title: g.name || g.chat_id, members: n,
+               cap: g.member_cap || 400 });
   }
   const users = new Map();
   for (const m of messages)
     if (m.userid && (m.channel === "app")) users.set(m.userid, "app");
   for (const [uid] of users) out.push({ section: "应用单聊", kind: "user", id: uid, title: uid, channel: "app" });
-  const kfUsers = new Set();
-  for (const m of messages) if (m.channel === "kf" && m.userid) kfUsers.add(m.userid);
-  for (const s of state.kf_sessions ?? state.kf?.sessions ?? []) if (s.external_userid) kfUsers.add(s.external_userid);
-  for (const uid of kfUsers) out.push({ section: "微信客服", kind: "kf", id: uid, title: uid, channel: "kf" });
+  for (const c of state.kf?.conversations ?? [])
+    out.push({ section: "微信客服（家长单聊）", kind: "kf", id: `${c.open_kfid}/${c.external_userid}`,
+               title: c.name || c.external_userid, open_kfid: c.open_kfid, external_userid: c.external_userid,
+               count: (c.messages ?? []).length });
   return out;
 }
 
@@ -120,27 +121,45 @@ function renderChats(list, messages) {
     const b = document.createElement("button");
     b.type = "button";
     if (selected && selected.kind === c.kind && selected.id === c.id) b.className = "active";
-    const n = counts.get(`${c.kind}:${c.id}`) ?? 0;
+    const n = c.count ?? counts.get(`${c.kind}:${c.id}`) ?? 0;
     let cap = "";
     if (c.members !== undefined) {
-      const pct = Math.min(100, (c.members / 400) * 100);
-      const cls = c.members >= 400 ? "full" : c.members >= 350 ? "warn" : "";
-      cap = `<span class="cap" title="${c.members}/400 人（350 提醒）"><i class="${cls}" style="width:${pct}%"></i></span>`;
+      // The programme's caps: warn at 350, stop adding at 400 (or the group's own cap when lower).
+      const hard = Math.min(c.cap, 400);
+      const pct = Math.min(100, (c.members / hard) * 100);
+      const cls = c.members >= hard ? "full" : c.members >= 350 ? "warn" : "";
+      cap = `<span class="cap" title="${c.members}/${hard} 人（350 提醒）"><i class="${cls}" style="width:${pct}%"></i></span>`;
     }
     b.innerHTML = `<span>${escapeHtml(c.title)}${c.members !== undefined ? ` <span class="count">${c.members}人</span>` : ""}${cap}</span>` +
                   `<span class="count">${n || ""}</span>`;
     b.addEventListener("click", () => { selected = c; lastSig = ""; refresh(); });
     nav.appendChild(b);
   }
+  // A person plays a new parent who opens the kf link and says hello.
+  const start = document.createElement("button");
+  start.type = "button";
+  start.className = "link";
+  start.textContent = "＋ 以新家长身份联系客服";
+  start.addEventListener("click", () => postJson("/_sandbox/kf/write", { text: "你好" })
+    .then((r) => { lastSig = ""; selected = null; refresh(); return r; }).catch((e) => alert(e.message)));
+  nav.appendChild(start);
 }
 
-function renderMessages(messages) {
+// A kf conversation's messages in the shape of deliveries: the parent's own ("in") on the right.
+function kfMessages(state) {
+  const c = (state.kf?.conversations ?? []).find((x) => `${x.open_kfid}/${x.external_userid}` === selected.id);
+  return (c?.messages ?? []).filter((m) => m.dir !== "event").map((m, i) => ({
+    seq: i + 1, time_ms: m.time_ms, channel: "kf", msgtype: m.msgtype, message: m.content,
+    from: m.dir === "in" ? (c.name || c.external_userid) : "", dropped: !!m.failed }));
+}
+
+function renderMessages(messages, state) {
   const ol = $("messages");
   if (!selected) { ol.textContent = ""; return; }
   $("chat-title").textContent = selected.title;
   $("compose").hidden = selected.kind !== "kf";
-  const mine = messages.filter((m) => selected.kind === "chat" ? m.chat_id === selected.id
-    : m.userid === selected.id && (selected.kind === "kf" ? m.channel === "kf" || m.channel === "parent" : m.channel === "app"));
+  const mine = selected.kind === "kf" ? kfMessages(state)
+    : messages.filter((m) => selected.kind === "chat" ? m.chat_id === selected.id : m.userid === selected.id && m.channel === "app");
   const sig = `${selected.kind}:${selected.id}:${mine.length}:${mine.at(-1)?.seq ?? 0}`;
   if (sig === lastSig) return;
   lastSig = sig;
@@ -155,9 +174,17 @@ function renderMessages(messages) {
   if (atBottom || mine.length < 50) ol.scrollTop = ol.scrollHeight;
 }
 
+// One entry per (task, owner) still waiting for the owner's tap.
 function pendingTasks(state) {
-  const tasks = state.group_msg_tasks ?? state.group_msg?.tasks ?? state.tasks ?? [];
-  return tasks.filter((t) => (t.status ?? t.state) === "pending" || (t.status ?? t.state) === 0 || t.pending === true);
+  const out = [];
+  for (const t of state.group_msg?.tasks ?? []) {
+    if (t.cancelled) continue;
+    for (const s of t.senders ?? [])
+      if (s.state === "pending") out.push({ msgid: t.msgid, sender: s.userid, create_time: t.create_time,
+                                            content: t.text?.content ?? "", attachments: (t.attachments ?? []).length,
+                                            groups: (s.targets ?? []).map((x) => x.name || x.chat_id || x.external_userid) });
+  }
+  return out;
 }
 
 function renderTasks(state) {
@@ -167,13 +194,13 @@ function renderTasks(state) {
   for (const t of tasks) {
     const div = document.createElement("div");
     div.className = "task";
-    const text = t.text?.content ?? t.content ?? "";
-    const targets = (t.chat_id_list ?? t.chat_ids ?? []).length;
-    div.innerHTML = `<div class="who">群主 ${escapeHtml(t.sender ?? t.owner ?? "")} · ${targets ? targets + " 个群 · " : ""}` +
-                    `${t.create_time ? timeText(t.create_time * 1000) : ""}</div><div>${escapeHtml(text).slice(0, 300)}</div>` +
+    div.innerHTML = `<div class="who">群主 ${escapeHtml(t.sender)} · ${t.groups.length} 个群 · ` +
+                    `${t.create_time ? timeText(t.create_time * 1000) : ""}</div>` +
+                    `<div>${escapeHtml(t.content.slice(0, 300))}${t.attachments ? `（附件 ${t.attachments} 个）` : ""}</div>` +
+                    `<div class="who">${escapeHtml(t.groups.join("、"))}</div>` +
                     `<div class="actions"><button type="button">确认发送</button><button type="button" class="secondary">忽略</button></div>`;
     const [confirm, ignore] = div.querySelectorAll("button");
-    const act = (what) => postJson(`/_sandbox/group_msg/${what}`, { msgid: t.msgid, sender: t.sender ?? t.owner })
+    const act = (what) => postJson(`/_sandbox/group_msg/${what}`, { msgid: t.msgid, sender: t.sender })
       .then(refresh).catch((e) => alert(e.message));
     confirm.addEventListener("click", () => act("confirm"));
     ignore.addEventListener("click", () => act("ignore"));
@@ -193,7 +220,7 @@ async function refresh() {
     $("frozen").hidden = !clock.frozen;
     const messages = msgs.messages ?? [];
     renderChats(conversations(state, messages), messages);
-    renderMessages(messages);
+    renderMessages(messages, state);
     renderTasks(state);
   } catch (e) {
     $("chat-title").textContent = `无法连接沙箱：${e.message}`;
@@ -205,9 +232,8 @@ $("compose").addEventListener("submit", async (ev) => {
   const input = $("compose-text");
   const text = input.value.trim();
   if (!text || !selected) return;
-  const kf = (fixture.kf_accounts ?? [])[0];
   try {
-    await postJson("/_sandbox/kf/write", { open_kfid: kf?.open_kfid, external_userid: selected.id, text });
+    await postJson("/_sandbox/kf/write", { open_kfid: selected.open_kfid, external_userid: selected.external_userid, text });
     input.value = "";
     $("compose-error").hidden = true;
     refresh();
