@@ -145,7 +145,8 @@ const Aibot* AibotModule::bot(const std::string& aibotid) const {
 }
 
 std::string AibotModule::response_base() const {
-  return response_base_.empty() ? kDefaultResponseBase : response_base_;
+  if (!response_base_.empty()) return response_base_;
+  return ctx_.base_url.empty() ? kDefaultResponseBase : ctx_.base_url;
 }
 
 std::string AibotModule::new_response_url(const std::string& turn) {

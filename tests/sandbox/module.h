@@ -156,6 +156,7 @@ class Context {
   Context(Fixture fixture, const Clock& base_clock, Settings settings);
 
   Fixture fixture;  // modules may change it (members join, groups are created)
+  std::string base_url;  // the sandbox's own "http://host:port" once it listens ("" before, and in unit tests)
   Settings settings;
   ControlledClock clock;
 

@@ -556,6 +556,11 @@ std::vector<CallbackRecord> Sandbox::callbacks() const {
   return callbacks_;
 }
 
+void Sandbox::set_base_url(std::string url) {
+  std::lock_guard lock(mu_);
+  ctx_.base_url = std::move(url);
+}
+
 std::vector<CallbackJob> Sandbox::take_callbacks() {
   std::lock_guard lock(mu_);
   return ctx_.take_callbacks();

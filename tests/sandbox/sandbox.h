@@ -61,6 +61,8 @@ class Sandbox {
   std::vector<CallbackJob> take_callbacks();
 
   ControlledClock& clock() { return ctx_.clock; }
+  // Where the sandbox listens ("http://host:port"), for URLs it hands out (e.g. response_url).
+  void set_base_url(std::string url);
   const Settings& settings() const { return ctx_.settings; }
 
   // Everything worth keeping across runs (`--state FILE`): the fixture as it is now (groups created,

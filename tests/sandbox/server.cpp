@@ -4,6 +4,7 @@
 #include "tests/sandbox/callbacks.h"
 
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/strand.hpp>
@@ -17,7 +18,7 @@ namespace yuer::sandbox {
 
 struct SandboxServer::Impl {
   Impl(boost::asio::io_context& ioc, Sandbox& sb, std::string listen, metrics::Registry& metrics)
-      : sandbox(sb), server(ioc, make_settings(std::move(listen)), metrics) {}
+      : sandbox(sb), flush_timer(ioc), server(ioc, make_settings(std::move(listen)), metrics) {}
 
   static net::ServerSettings make_settings(std::string listen) {
     net::ServerSettings s;
@@ -40,6 +41,8 @@ struct SandboxServer::Impl {
   }
 
   Sandbox& sandbox;
+  bool stopping = false;
+  boost::asio::steady_timer flush_timer;  // also delivers what modules emit between requests
   boost::asio::thread_pool workers{8};
   std::map<std::string, boost::asio::strand<boost::asio::thread_pool::executor_type>> strands;
   net::HttpServer server;
@@ -99,6 +102,17 @@ awaitable<http::Response> serve_control(SandboxServer::Impl* impl, http::Request
   co_return to_http(req, std::move(reply));
 }
 
+// Callbacks a module emits outside a request (e.g. a robot's stream refresh planned while checking
+// a passive reply) go out within 200 ms even when no request comes.
+awaitable<void> flush_emitted(SandboxServer::Impl* impl) {
+  while (!impl->stopping) {
+    impl->flush_timer.expires_after(std::chrono::milliseconds(200));
+    co_await impl->flush_timer.async_wait(use_tuple);
+    if (impl->stopping) break;
+    impl->deliver_emitted();
+  }
+}
+
 // The chat view: "/" is web/index.html, "/web/<file>" the other files.
 awaitable<http::Response> serve_web(http::Request req) {
   if (req.method() != http::Verb::get && req.method() != http::Verb::head)
@@ -149,10 +163,16 @@ SandboxServer::~SandboxServer() {
 Result<boost::asio::ip::tcp::endpoint> SandboxServer::start() {
   auto ep = impl_->server.listen();
   if (!ep) return ep;
+  impl_->sandbox.set_base_url("http://" + ep->address().to_string() + ":" + std::to_string(ep->port()));
   impl_->server.start();
+  boost::asio::co_spawn(impl_->flush_timer.get_executor(), flush_emitted(impl_.get()), boost::asio::detached);
   return ep;
 }
 
-awaitable<void> SandboxServer::stop(std::chrono::milliseconds grace) { co_await impl_->server.stop(grace); }
+awaitable<void> SandboxServer::stop(std::chrono::milliseconds grace) {
+  impl_->stopping = true;
+  impl_->flush_timer.cancel();
+  co_await impl_->server.stop(grace);
+}
 
 }  // namespace yuer::sandbox
