@@ -391,10 +391,19 @@ awaitable<void> run_session(std::shared_ptr<State> self, Conn* conn) {
                              message_for(http::Status::not_found));
     } else {
       std::exception_ptr failure;
+      bool drop = false;
       try {
         res = co_await route->route.handler(std::move(req));
+      } catch (const DropConnection&) {
+        drop = true;
       } catch (...) {
         failure = std::current_exception();
+      }
+      if (drop) {
+        error_code ec;
+        c.stream.socket().set_option(tcp::socket::linger(true, 0), ec);  // RST, not FIN
+        c.stream.close();
+        co_return;
       }
       if (failure) {
         if (self->forced) co_return;  // cancelled by stop() after the grace period

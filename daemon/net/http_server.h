@@ -35,6 +35,10 @@ struct ServerSettings {
 // capturing lambda coroutine itself (STYLE C2).
 using Handler = std::function<awaitable<http::Response>(http::Request)>;
 
+// Thrown by a handler to end the connection without any answer, as a peer that vanishes would
+// (fault injection in the WeCom emulator). The server resets the connection at once.
+struct DropConnection {};
+
 struct Route {
   enum class Match { kExact, kPrefix };
   std::string path;    // "/healthz" (exact) or "/api/v1/" (prefix)

@@ -409,7 +409,9 @@ ApiReply Sandbox::fault_reply(const Fault& fault, const ApiRequest& req) {
   std::lock_guard lock(mu_);
   Target t = parse_target(req.target);
   ApiReply reply;
-  if (fault.http_status != 0) {
+  if (fault.drop_connection) {
+    reply.status = 0;  // no answer at all: the server resets the connection
+  } else if (fault.http_status != 0) {
     reply.status = fault.http_status;
     reply.content_type = "text/plain";
   } else {
@@ -418,7 +420,7 @@ ApiReply Sandbox::fault_reply(const Fault& fault, const ApiRequest& req) {
   RequestRecord rec = new_record(req, t);
   rec.http_status = reply.status;
   rec.errcode = reply.errcode;
-  rec.detail = {{"fault", true}, {"latency_ms", fault.latency_ms}};
+  rec.detail = {{"fault", true}, {"latency_ms", fault.latency_ms}, {"dropped", fault.drop_connection}};
   requests_.push_back(std::move(rec));
   return reply;
 }
@@ -635,10 +637,11 @@ ApiReply Sandbox::control(const ApiRequest& req) {
         if (!body["errcode"].is_number_integer()) return control_error(400, "sandbox.bad_request", "errcode must be an integer");
         f.errcode = body["errcode"].get<int>();
       }
-      f.drop_connection = body.value("drop_connection", false);
-      if (f.drop_connection)
-        return control_error(501, "sandbox.unsupported",
-                             "drop_connection is not supported yet (HttpServer cannot abort a connection)");
+      if (body.contains("drop_connection")) {
+        if (!body["drop_connection"].is_boolean())
+          return control_error(400, "sandbox.bad_request", "drop_connection must be true or false");
+        f.drop_connection = body["drop_connection"].get<bool>();
+      }
       f.count = std::max(0, int_of("count", 0));
       if (body.contains("rate")) {
         if (!body["rate"].is_number() || body["rate"].get<double>() <= 0 || body["rate"].get<double>() > 1)
@@ -651,7 +654,7 @@ ApiReply Sandbox::control(const ApiRequest& req) {
       json out = json::array();
       for (const auto& f : faults_) {
         json j = {{"path", f.path},   {"latency_ms", f.latency_ms}, {"http_status", f.http_status},
-                  {"count", f.count}, {"rate", f.rate}};
+                  {"count", f.count}, {"rate", f.rate}, {"drop_connection", f.drop_connection}};
         if (f.errcode) j["errcode"] = *f.errcode;
         out.push_back(j);
       }

@@ -31,7 +31,7 @@ struct Fault {
   int latency_ms = 0;                // wait before answering (applies with or without the rest)
   unsigned http_status = 0;          // != 0: answer with this HTTP status and an empty body
   std::optional<int> errcode;        // answer with WeCom's envelope for this errcode (-1, 45009, 42001…)
-  bool drop_connection = false;      // not supported yet: HttpServer cannot abort a connection
+  bool drop_connection = false;      // reset the connection instead of answering (after latency_ms)
   int count = 0;                     // how many requests it applies to; 0 = until cleared
   double rate = 1.0;                 // fraction of matching requests it hits (random, 0 < rate ≤ 1)
 };
@@ -47,7 +47,8 @@ class Sandbox {
 
   // Takes (and counts down) the first fault registered for `path`, if any.
   std::optional<Fault> take_fault(const std::string& path);
-  // The reply for an errcode/http_status fault, recorded like any request.
+  // The reply for an errcode/http_status fault, recorded like any request (status 0 for a
+  // drop_connection fault: the server then resets the connection).
   ApiReply fault_reply(const Fault& fault, const ApiRequest& req);
 
   // Control API POST /_sandbox/callbacks/app and /_sandbox/callbacks/verify: builds the job, or an

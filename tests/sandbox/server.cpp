@@ -76,6 +76,10 @@ awaitable<http::Response> serve_api(SandboxServer::Impl* impl, http::Request req
                                       std::chrono::milliseconds(fault->latency_ms));
       co_await timer.async_wait(use_tuple);
     }
+    if (fault->drop_connection) {
+      sb->fault_reply(*fault, ar);  // recorded with status 0
+      throw net::DropConnection{};
+    }
     if (fault->http_status != 0 || fault->errcode) co_return to_http(req, sb->fault_reply(*fault, ar));
   }
   ApiReply reply = sb->handle(ar);

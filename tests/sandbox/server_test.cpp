@@ -315,6 +315,18 @@ TEST_CASE("sandbox serves WeCom endpoints and injected faults over HTTP", "[sand
   }
   auto recs = sb.get("/_sandbox/requests?path=/cgi-bin/webhook/send")["requests"];
   CHECK(recs.size() == 1 + 2 * cases.size());
+
+  // A dropped connection: no answer at all, the client sees a transport error; recorded as status 0.
+  unsigned st = 0;
+  sb.post("/_sandbox/faults", json{{"path", "/cgi-bin/webhook/send"}, {"drop_connection", true}, {"count", 1}}.dump(), &st);
+  REQUIRE(st == 200);
+  auto dropped = net::http_request(http::Verb::post, sb.url(send), body, {}, 10s);
+  CHECK_FALSE(dropped.has_value());
+  CHECK(sb.post(send, body)["errcode"] == 0);  // the server goes on serving
+  auto after = sb.get("/_sandbox/requests?path=/cgi-bin/webhook/send")["requests"];
+  REQUIRE(after.size() == recs.size() + 2);
+  CHECK(after[recs.size()]["http_status"] == 0);
+  CHECK(after[recs.size()]["detail"]["dropped"] == true);
 }
 
 }  // namespace
