@@ -3,6 +3,7 @@
 // (latency, a fraction of -1 and 502 answers) through its control API. The sandbox enforces WeCom's
 // 20-per-rolling-minute robot limit on its own clock, which runs in real time here, so each run
 // takes a little over a minute: 20 messages per key need two windows at our 18-per-minute pacing.
+#include "tests/e2e/sandbox_process.h"
 #include "tests/e2e/yuerd_fixture.h"
 
 #include <catch2/catch.hpp>
@@ -45,37 +46,9 @@ json make_fixture() {
           {"internal_groups", groups}};
 }
 
-class Sandbox {
- public:
-  Sandbox() {
-    std::string fixture = dir_.write("fixture.json", make_fixture().dump());
-    proc_ = std::make_unique<Process>(
-        std::vector<std::string>{WECOM_SANDBOX_BIN, "--listen", "127.0.0.1:0", "--fixture", fixture},
-        dir_.path() + "/sandbox.log");
-    auto out = proc_->wait_for_output("listening on http://", 20s);
-    INFO(proc_->output());
-    REQUIRE(out);
-    auto at = out->find("http://", out->find("listening on"));
-    auto end = out->find_first_of(" \r\n", at);
-    base_ = out->substr(at, end - at);
-  }
-  const std::string& base() const { return base_; }
-  json get(const std::string& path) {
-    auto r = net::http_request(http::Verb::get, base_ + path, {}, {}, 60s);
-    REQUIRE(r.has_value());
-    return json::parse(r->body);
-  }
-  json post(const std::string& path, const json& body) {
-    auto r = net::http_request(http::Verb::post, base_ + path, body.dump(), {}, 60s);
-    REQUIRE(r.has_value());
-    REQUIRE(r->status == 200);
-    return r->body.empty() ? json() : json::parse(r->body);
-  }
-
- private:
-  TempDir dir_;
-  std::unique_ptr<Process> proc_;
-  std::string base_;
+// wecom-sandbox seeded with make_fixture().
+struct Sandbox : SandboxProcess {
+  Sandbox() : SandboxProcess(make_fixture()) {}
 };
 
 std::string expected(const std::string& /*chat*/, int i) { return "第" + std::to_string(i) + "条：母乳喂养小知识"; }

@@ -3,7 +3,6 @@
 #include "adapters/wecom/crypto.h"
 #include "tests/sandbox/callbacks.h"
 
-#include <openssl/evp.h>
 
 #include <algorithm>
 #include <set>
@@ -106,16 +105,7 @@ bool visible_to(const App& app, std::string_view userid) {
 std::string member_version(const CustomerGroup& g) {
   std::string text = g.chat_id;
   for (const auto& m : g.members) text += "\n" + m.userid;
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_Digest(text.data(), text.size(), md, &len, EVP_md5(), nullptr);
-  static const char* hex = "0123456789abcdef";
-  std::string out;
-  for (unsigned i = 0; i < len; ++i) {
-    out += hex[md[i] >> 4];
-    out += hex[md[i] & 15];
-  }
-  return out;
+  return md5_hex(text);
 }
 
 std::string change_external_chat_xml(std::string_view corp_id, std::int64_t create_time, const ChatChangeEvent& ev) {

@@ -3,7 +3,6 @@
 #include "adapters/wecom/crypto.h"
 #include "tests/sandbox/callbacks.h"
 
-#include <openssl/evp.h>
 #include <pugixml.hpp>
 
 #include <algorithm>
@@ -22,18 +21,6 @@ namespace {
 constexpr std::int64_t kMinuteMs = 60'000;
 constexpr std::int64_t kHourMs = 3'600'000;
 
-std::string md5_hex(const std::string& bytes) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_Digest(bytes.data(), bytes.size(), md, &len, EVP_md5(), nullptr);
-  static const char* hex = "0123456789abcdef";
-  std::string out;
-  for (unsigned i = 0; i < len; ++i) {
-    out += hex[md[i] >> 4];
-    out += hex[md[i] & 15];
-  }
-  return out;
-}
 
 // A validation failure: errcode plus errmsg detail (empty = the table text).
 struct Reject {

@@ -1,6 +1,7 @@
 #include "tests/sandbox/wire.h"
 
 #include <boost/url/parse.hpp>
+#include <openssl/evp.h>
 
 #include <algorithm>
 #include <cctype>
@@ -242,6 +243,19 @@ std::optional<std::vector<FormPart>> parse_multipart(std::string_view content_ty
     parts.push_back(std::move(part));
     pos = next + 2;
   }
+}
+
+std::string md5_hex(std::string_view bytes) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_Digest(bytes.data(), bytes.size(), md, &len, EVP_md5(), nullptr);
+  static const char* hex = "0123456789abcdef";
+  std::string out;
+  for (unsigned i = 0; i < len; ++i) {
+    out += hex[md[i] >> 4];
+    out += hex[md[i] & 15];
+  }
+  return out;
 }
 
 }  // namespace yuer::sandbox

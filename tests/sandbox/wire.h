@@ -90,6 +90,9 @@ struct FormPart {
 // boundary or the body is not well-formed multipart.
 std::optional<std::vector<FormPart>> parse_multipart(std::string_view content_type, std::string_view body);
 
+// Lower-case hex MD5 of `bytes` (the webhook image check, customer groups' member_version).
+std::string md5_hex(std::string_view bytes);
+
 // UTF-8 byte length (WeCom's limits are in bytes of UTF-8).
 inline std::size_t utf8_bytes(std::string_view s) { return s.size(); }
 
