@@ -613,9 +613,15 @@ TEST_CASE("join over HTTP delivers an encrypted change_external_chat to the app"
     CHECK(std::string(x.child_value("UpdateDetail")) == "add_member");
     CHECK(std::string(x.child_value("JoinScene")) == "3");
   }
-  auto cbs = net::http_request(http::Verb::get, base + "/_sandbox/callbacks", {}, {}, 10s);
-  REQUIRE(cbs.has_value());
-  auto listed = json::parse(cbs->body)["callbacks"];
+  // The sandbox records a callback once the receiver's answer is back, which can be a moment after
+  // the receiver has the plaintext: poll the record (bounded) instead of reading it once.
+  json listed = json::array();
+  for (int i = 0; i < 200 && listed.empty(); ++i) {
+    auto cbs = net::http_request(http::Verb::get, base + "/_sandbox/callbacks", {}, {}, 10s);
+    REQUIRE(cbs.has_value());
+    listed = json::parse(cbs->body)["callbacks"];
+    if (listed.empty()) std::this_thread::sleep_for(50ms);
+  }
   REQUIRE(listed.size() == 1);
   CHECK(listed[0]["label"] == "change_external_chat");
   CHECK(listed[0]["delivered"] == true);
