@@ -51,6 +51,13 @@ constexpr std::array kTable{
     Row{45002, OutcomeKind::kPermanent, milliseconds(0), "消息内容超过长度限制"},
     Row{40035, OutcomeKind::kPermanent, milliseconds(0), "请求参数无效"},
     Row{40058, OutcomeKind::kPermanent, milliseconds(0), "请求参数无效或内容超过长度限制"},
+    // Customer-group mass messages (reference §8.6, DOC 92135).
+    Row{41063, OutcomeKind::kRetryAfter, milliseconds(10000), "群发任务仍在派发中，稍后再查询"},
+    Row{41093, OutcomeKind::kPermanent, milliseconds(0), "群发任务已被取消"},
+    Row{41094, OutcomeKind::kRetryAfter, milliseconds(3600000), "提醒过于频繁（每个任务 24 小时内最多 3 次）"},
+    Row{41046, OutcomeKind::kPermanent, milliseconds(0), "缺少群发任务 msgid（程序错误）"},
+    Row{41047, OutcomeKind::kPermanent, milliseconds(0), "群发任务 msgid 无效"},
+    Row{41048, OutcomeKind::kPermanent, milliseconds(0), "群发没有可发送的客户或客户群"},
 };
 
 }  // namespace
