@@ -261,18 +261,10 @@ class SqliteOutboxStore final : public OutboxStore {
 }  // namespace
 
 Result<std::unique_ptr<OutboxStore>> open_sqlite_outbox_store(const Settings& settings) {
-  if (settings.path == ":memory:")
-    return fail("store.open", "the outbox needs a store file (a second connection cannot see \":memory:\")");
-  {
-    // Creates and migrates the file (or refuses it) exactly as the main store does.
-    auto main = open_sqlite_store(settings);
-    if (!main) return main.error();
-  }
-  const int flags = (settings.read_only ? SQLite::OPEN_READONLY : SQLite::OPEN_READWRITE) | SQLite::OPEN_NOMUTEX;
+  auto db = open_sqlite_connection(settings, "the outbox");
+  if (!db) return db.error();
   try {
-    SQLite::Database db(settings.path, flags, settings.busy_timeout_ms);
-    db.exec("PRAGMA synchronous = " + settings.synchronous);
-    return std::unique_ptr<OutboxStore>(std::make_unique<SqliteOutboxStore>(settings.path, std::move(db)));
+    return std::unique_ptr<OutboxStore>(std::make_unique<SqliteOutboxStore>(settings.path, std::move(*db)));
   } catch (const SQLite::Exception& e) {
     return fail("store.open", fmt::format("cannot open the outbox in {}: {}", settings.path, e.what()));
   }

@@ -278,4 +278,22 @@ Result<std::unique_ptr<Store>> open_sqlite_store(const Settings& settings) {
   }
 }
 
+Result<SQLite::Database> open_sqlite_connection(const Settings& settings, std::string_view what) {
+  if (settings.path == ":memory:")
+    return fail("store.open", fmt::format("{} needs a store file (a second connection cannot see \":memory:\")", what));
+  {
+    // Creates and migrates the file (or refuses it) exactly as the main store does.
+    auto main = open_sqlite_store(settings);
+    if (!main) return main.error();
+  }
+  const int flags = (settings.read_only ? SQLite::OPEN_READONLY : SQLite::OPEN_READWRITE) | SQLite::OPEN_NOMUTEX;
+  try {
+    SQLite::Database db(settings.path, flags, settings.busy_timeout_ms);
+    db.exec("PRAGMA synchronous = " + settings.synchronous);
+    return db;
+  } catch (const SQLite::Exception& e) {
+    return fail("store.open", fmt::format("cannot open {} in {}: {}", what, settings.path, e.what()));
+  }
+}
+
 }  // namespace yuer::store

@@ -21,6 +21,12 @@ std::string store_error_code(int sqlite_code);
 // Wraps `e` into a StoreError whose message names the file and the operation.
 StoreError to_store_error(const SQLite::Exception& e, std::string_view path, std::string_view operation);
 
+// Another connection to the store file at `settings.path` for one part of the store (`what`,
+// e.g. "the outbox"): migrates the file first through open_sqlite_store (same errors), then opens
+// it with the settings' synchronous mode and busy timeout. ":memory:" is refused (a second
+// connection cannot see it).
+Result<SQLite::Database> open_sqlite_connection(const Settings& settings, std::string_view what);
+
 class SqliteStore final : public Store {
  public:
   // Takes an opened, configured and migrated connection. Throws SQLite::Exception when a
