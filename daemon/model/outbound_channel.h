@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -39,6 +40,12 @@ class OutboundChannel {
   // Makes one attempt to deliver `item` and classifies the answer. Never throws for remote or
   // network failures (they are outcomes); call on the io thread.
   virtual boost::asio::awaitable<SendOutcome> send(OutboxItem item) = 0;
+
+  // A channel whose send() may answer kWaitForEvent calls `ready(target)` on the io thread when
+  // that target may be sent to again (a kf parent wrote); the outbox then re-examines the target's
+  // waiting message at once. The outbox sets it before run(); the default never calls it.
+  using TargetReady = std::function<void(const std::string& target)>;
+  virtual void set_target_ready(TargetReady ready) { (void)ready; }
 };
 
 }  // namespace yuer::model

@@ -47,6 +47,7 @@ std::string_view to_string(OutcomeKind k) {
     case OutcomeKind::kRetryAfter: return "retry";
     case OutcomeKind::kRefreshTokenAndRetry: return "refresh_token";
     case OutcomeKind::kPermanent: return "permanent";
+    case OutcomeKind::kWaitForEvent: return "wait";
   }
   return "unknown";
 }

@@ -42,6 +42,9 @@ enum class OutcomeKind {
   kRetryAfter,              // transient (busy, rate limit, 5xx, network): try again after a delay
   kRefreshTokenAndRetry,    // the access token was refused: get a new one, retry once
   kPermanent,               // will never succeed as is: the row ends failed with `reason`
+  kWaitForEvent,            // not now and not by retrying (e.g. a kf parent's window is closed):
+                            // the row waits, no attempt counted, `reason` shown, until the channel
+                            // says the target is ready again or the row expires
 };
 
 std::string_view to_string(OutcomeKind k);
@@ -67,6 +70,9 @@ struct SendOutcome {
   }
   static SendOutcome permanent(int errcode, std::string reason) {
     return {OutcomeKind::kPermanent, {}, errcode, std::move(reason), {}};
+  }
+  static SendOutcome wait(int errcode, std::string reason) {
+    return {OutcomeKind::kWaitForEvent, {}, errcode, std::move(reason), {}};
   }
 };
 

@@ -17,6 +17,9 @@ namespace {
 using model::OutboxState;
 using model::OutcomeKind;
 
+// "Until woken" for a waiting row without an expiry (far, but safe to add to).
+constexpr std::int64_t kNeverMs = std::int64_t{1} << 60;
+
 struct Loaded {
   std::vector<store::RecentSend> recent;
   std::vector<std::int64_t> requeued;
@@ -94,6 +97,7 @@ void Dispatcher::add_channel(model::OutboundChannel& channel) {
   r->retried = &metrics_.counter(sends, help, {{"route", name}, {"result", "retry"}});
   r->failed = &metrics_.counter(sends, help, {{"route", name}, {"result", "failed"}});
   r->expired = &metrics_.counter(sends, help, {{"route", name}, {"result", "expired"}});
+  r->waited = &metrics_.counter(sends, help, {{"route", name}, {"result", "wait"}});
   RouteState* raw = r.get();
   metrics_.gauge("yuer_outbox_queue_depth", "Open outbox rows (queued or sending) per route", {{"route", name}},
                  [raw] { return static_cast<double>(raw->depth.load()); });
@@ -103,6 +107,21 @@ void Dispatcher::add_channel(model::OutboundChannel& channel) {
                    return oldest == 0 ? 0.0 : std::max<double>(0.0, static_cast<double>(now_ms() - oldest) / 1000.0);
                  });
   routes_[name] = std::move(r);
+  channel.set_target_ready([this, name](const std::string& target) { wake_target(name, target); });
+}
+
+void Dispatcher::wake_target(const std::string& route, const std::string& target) {
+  auto rit = routes_.find(route);
+  if (rit == routes_.end()) return;
+  auto qit = rit->second->targets.find(target);
+  if (qit == rit->second->targets.end()) return;
+  TargetQueue& q = qit->second;
+  ++q.wakes;
+  if (q.busy || q.items.empty() || !q.items.front().waiting) return;
+  q.items.front().waiting = false;
+  q.items.front().next_attempt_ms = now_ms();
+  schedule(route, target);
+  wake_.cancel();
 }
 
 std::size_t Dispatcher::depth(const std::string& route) const {
@@ -128,7 +147,8 @@ void Dispatcher::remove_pending(RouteState& r, std::int64_t created_ms) {
 std::int64_t Dispatcher::eligible_at(RouteState& r, TargetQueue& q, std::int64_t now) {
   const Pending& head = q.items.front();
   std::int64_t at = std::max(now, head.next_attempt_ms);
-  if (head.expire_at_ms > 0 && head.expire_at_ms <= at) return now;  // expires: handled at once
+  // Due only after it expires (a long backoff, a wait): it is expired then, not tried early.
+  if (head.expire_at_ms > 0 && head.expire_at_ms <= at) return std::max(now, head.expire_at_ms);
   at = std::max(at, q.limit.next_allowed(at));
   at = std::max(at, r.route_limit.next_allowed(at));
   return at;
@@ -233,9 +253,12 @@ awaitable<void> Dispatcher::deliver(std::string route, std::string target) {
 
   store::AttemptResult result;
   result.id = id;
+  bool woken = false;
+  bool waits = false;
   if (head.expire_at_ms > 0 && head.expire_at_ms <= now_ms()) {
     result.state = OutboxState::kExpired;
     result.reason = "超过有效期，未发送";
+    if (!head.last_reason.empty()) result.reason += "：" + head.last_reason;
     // Named vectors, not braced lists, in co_await calls (GCC 12 coroutine bug: "array used as
     // initializer").
     std::vector<store::AttemptResult> finished(1, result);
@@ -245,7 +268,10 @@ awaitable<void> Dispatcher::deliver(std::string route, std::string target) {
     std::vector<std::int64_t> marks(1, id);
     co_await commit(std::move(marks), std::vector<store::AttemptResult>());
     model::OutboxItem item = head.item;
+    const std::uint64_t wakes_before = r->targets[target].wakes;
     auto outcome = co_await r->channel->send(std::move(item));
+    woken = r->targets[target].wakes != wakes_before;
+    waits = outcome.kind == OutcomeKind::kWaitForEvent;
     const int attempts = head.item.attempts + 1;
     result.errcode = outcome.errcode;
     result.reason = outcome.reason;
@@ -259,6 +285,12 @@ awaitable<void> Dispatcher::deliver(std::string route, std::string target) {
       case OutcomeKind::kPermanent:
         result.state = OutboxState::kFailed;
         r->failed->inc();
+        break;
+      case OutcomeKind::kWaitForEvent:
+        // Stored with next_attempt 0: after a restart it is examined once more, which is harmless.
+        result.state = OutboxState::kQueued;
+        result.uncount_attempt = true;
+        r->waited->inc();
         break;
       case OutcomeKind::kRetryAfter:
       case OutcomeKind::kRefreshTokenAndRetry:
@@ -285,8 +317,15 @@ awaitable<void> Dispatcher::deliver(std::string route, std::string target) {
   auto& q = r->targets[target];
   if (q.items.empty() || q.items.front().item.id != id) co_return;
   if (result.state == OutboxState::kQueued) {
-    q.items.front().item.attempts += 1;
-    q.items.front().next_attempt_ms = result.next_attempt_ms;
+    Pending& p = q.items.front();
+    p.last_reason = result.reason;
+    if (waits) {
+      p.waiting = !woken;
+      p.next_attempt_ms = woken ? now_ms() : (p.expire_at_ms > 0 ? p.expire_at_ms : kNeverMs);
+    } else {
+      p.item.attempts += 1;
+      p.next_attempt_ms = result.next_attempt_ms;
+    }
   } else {
     remove_pending(*r, q.items.front().created_ms);
     q.items.pop_front();
@@ -322,7 +361,7 @@ awaitable<void> Dispatcher::run() {
       ++unknown;  // a route not configured now: left queued in the store
       continue;
     }
-    add_pending(*rit->second, Pending{row.item, row.next_attempt_ms, row.expire_at_ms, row.created_ms});
+    add_pending(*rit->second, Pending{row.item, row.next_attempt_ms, row.expire_at_ms, row.created_ms, false, row.last_reason});
   }
   if (unknown) spdlog::warn("outbox: {} open row(s) belong to routes not configured; left queued", unknown);
   for (auto& [name, r] : routes_)
@@ -400,7 +439,7 @@ awaitable<Result<std::vector<Enqueued>>> Dispatcher::enqueue_batch(std::vector<E
         continue;
       }
       items[i].item.id = results[i].id;
-      add_pending(rr, Pending{items[i].item, 0, items[i].expire_at_ms, now});
+      add_pending(rr, Pending{items[i].item, 0, items[i].expire_at_ms, now, false, {}});
     }
     schedule(requests[q].route, requests[q].target);
   }
@@ -425,7 +464,7 @@ awaitable<Result<void>> Dispatcher::retry(std::int64_t id) {
     // Back into the target's queue in id order, so the order per target holds.
     auto& q = rit->second->targets[row->item.target];
     if (!q.limit_set) q.limit = RollingLimit(rit->second->limits.per_target), q.limit_set = true;
-    Pending p{row->item, now, row->expire_at_ms, row->created_ms};
+    Pending p{row->item, now, row->expire_at_ms, row->created_ms, false, row->last_reason};
     auto pos = std::find_if(q.items.begin() + (q.busy && !q.items.empty() ? 1 : 0), q.items.end(),
                             [id](const Pending& x) { return x.item.id > id; });
     rit->second->created.insert(p.created_ms);

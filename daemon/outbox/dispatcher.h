@@ -7,6 +7,9 @@
 // after; a crash between the two leaves it `sending`, and the next start sends it again. That is
 // the only duplicate window: at most max_in_flight messages, each only if WeCom accepted it in the
 // instant before the crash. Everything runs on the io thread; store calls hop to the store pool.
+// A channel may answer kWaitForEvent (a kf parent's window is closed): the row then waits at the
+// head of its target's queue, with its reason and no attempt counted, until the channel reports
+// the target ready again (OutboundChannel::set_target_ready) or the row's expire_at passes.
 #pragma once
 
 #include "daemon/base/clock.h"
@@ -108,12 +111,15 @@ class Dispatcher {
     std::int64_t next_attempt_ms = 0;
     std::int64_t expire_at_ms = 0;
     std::int64_t created_ms = 0;
+    bool waiting = false;     // the channel answered kWaitForEvent; re-examined when woken
+    std::string last_reason;  // of the last attempt (shown again when the row expires)
   };
   struct TargetQueue {
     std::deque<Pending> items;
     RollingLimit limit;
     bool limit_set = false;  // limit holds the channel's per-target windows
     bool busy = false;
+    std::uint64_t wakes = 0;  // set_target_ready calls, so one during an attempt is not lost
   };
   struct RouteState {
     model::OutboundChannel* channel = nullptr;
@@ -127,6 +133,7 @@ class Dispatcher {
     metrics::Counter* retried = nullptr;
     metrics::Counter* failed = nullptr;
     metrics::Counter* expired = nullptr;
+    metrics::Counter* waited = nullptr;
   };
   struct Ready {
     std::int64_t at_ms;
@@ -143,6 +150,8 @@ class Dispatcher {
   // When the head of `q` may start, never before `now`.
   std::int64_t eligible_at(RouteState& r, TargetQueue& q, std::int64_t now);
   void launch_ready();
+  // The channel says `target` may be sent to again: a waiting head is tried now.
+  void wake_target(const std::string& route, const std::string& target);
   awaitable<void> deliver(std::string route, std::string target);
   void delivery_done(std::string route, std::string target, std::exception_ptr e);
   std::chrono::milliseconds backoff(int attempts);

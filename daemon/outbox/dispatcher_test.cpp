@@ -45,7 +45,10 @@ class RecordingChannel final : public model::OutboundChannel {
     co_return SendOutcome::delivered("msg" + std::to_string(item.id));
   }
 
+  void set_target_ready(TargetReady r) override { ready = std::move(r); }
+
   std::vector<Sent> sent;
+  TargetReady ready;
   std::map<std::string, int> attempts;
   std::map<std::string, std::vector<SendOutcome>> script;  // by content: outcomes before success
 
@@ -295,4 +298,66 @@ TEST_CASE("dispatcher: admin cancel and retry", "[outbox][dispatcher][admin]") {
 }
 
 }  // namespace
+}  // namespace yuer::outbox
+
+namespace yuer::outbox {
+
+TEST_CASE("dispatcher: a waiting message keeps its place, counts no attempt, goes when its target is ready",
+          "[outbox][dispatcher]") {
+  Harness h;
+  h.channel.script["w1"] = {SendOutcome::wait(95002, "窗口已关闭"), SendOutcome::wait(95002, "窗口已关闭")};
+  h.start();
+  REQUIRE(h.channel.ready);
+  auto w1 = h.enqueue("A", "w1").value();
+  h.enqueue("A", "w2").value();
+  h.enqueue("B", "b1").value();
+  h.settle();
+  CHECK(h.channel.attempts["w1"] == 1);
+  CHECK(contents_for(h.channel, "A").empty());   // w2 waits behind w1
+  CHECK(contents_for(h.channel, "B").size() == 1);  // other targets go on
+  auto row = h.row(w1.ids[0]);
+  CHECK(row.state == OutboxState::kQueued);
+  CHECK(row.item.attempts == 0);
+  CHECK(row.last_errcode == 95002);
+  CHECK(row.last_reason == "窗口已关闭");
+
+  h.advance(std::chrono::hours(24));  // no polling while waiting
+  CHECK(h.channel.attempts["w1"] == 1);
+
+  h.channel.ready("A");  // still closed: waits again
+  h.settle();
+  CHECK(h.channel.attempts["w1"] == 2);
+  CHECK(contents_for(h.channel, "A").empty());
+
+  h.channel.ready("nobody-waits-here");  // unknown targets are ignored
+  h.channel.ready("A");
+  h.settle();
+  CHECK(contents_for(h.channel, "A") == std::vector<std::string>{"w1", "w2"});
+  CHECK(h.row(w1.ids[0]).state == OutboxState::kSent);
+  CHECK(h.row(w1.ids[0]).item.attempts == 1);
+  CHECK(h.registry.render().find("yuer_outbox_sends_total{route=\"fake\",result=\"wait\"} 2") != std::string::npos);
+}
+
+TEST_CASE("dispatcher: a waiting message expires at its expire_at with the reason it waited for",
+          "[outbox][dispatcher]") {
+  Harness h;
+  h.channel.script["late"] = {SendOutcome::wait(0, "家长 48 小时内没有再发消息")};
+  h.start();
+  const std::int64_t now =
+      std::chrono::duration_cast<std::chrono::milliseconds>(h.clock.now().time_since_epoch()).count();
+  auto late = h.enqueue("A", "late", {}, now + 5000).value();
+  h.settle();
+  CHECK(h.row(late.ids[0]).state == OutboxState::kQueued);
+  h.advance(4s);
+  CHECK(h.row(late.ids[0]).state == OutboxState::kQueued);
+  CHECK(h.channel.attempts["late"] == 1);
+  h.advance(1s);
+  auto row = h.row(late.ids[0]);
+  CHECK(row.state == OutboxState::kExpired);
+  CHECK(row.last_reason == "超过有效期，未发送：家长 48 小时内没有再发消息");
+  CHECK(row.item.attempts == 0);
+  CHECK(h.channel.attempts["late"] == 1);
+  CHECK(h.channel.sent.empty());
+}
+
 }  // namespace yuer::outbox

@@ -47,6 +47,7 @@ struct AttemptResult {
   int errcode = 0;
   std::string reason;
   std::string remote_id;
+  bool uncount_attempt = false;  // the attempt did not count (the channel said wait): attempts - 1
 };
 
 // A send WeCom may have counted against a rate limit: a `sent` row at sent_ms, or a `sending`

@@ -85,7 +85,7 @@ class SqliteOutboxStore final : public OutboxStore {
               "UPDATE outbox SET state = 'sending', attempts = attempts + 1, updated_ms = ?2 "
               "WHERE id = ?1 AND state = 'queued'"),
         finish_(db_,
-                "UPDATE outbox SET state = ?2, next_attempt_ms = ?3, last_errcode = ?4, last_reason = ?5, "
+                "UPDATE outbox SET state = ?2, next_attempt_ms = ?3, last_errcode = ?4, last_reason = ?5, attempts = attempts - ?8, "
                 "remote_id = CASE WHEN ?6 = '' THEN remote_id ELSE ?6 END, updated_ms = ?7, "
                 "sent_ms = CASE WHEN ?2 = 'sent' THEN ?7 ELSE sent_ms END "
                 "WHERE id = ?1 AND state <> 'sent'") {}
@@ -179,6 +179,7 @@ class SqliteOutboxStore final : public OutboxStore {
         finish_.bind(5, r.reason);
         finish_.bind(6, r.remote_id);
         finish_.bind(7, now_ms);
+        finish_.bind(8, r.uncount_attempt ? 1 : 0);
         finish_.exec();
         finish_.reset();
       }
