@@ -3,6 +3,7 @@
 #include "adapters/aibot/aibot_callback.h"
 #include "adapters/app/app_callback.h"
 #include "adapters/app/app_outbound.h"
+#include "adapters/group_task/group_task_api.h"
 #include "adapters/robot/robot_channel.h"
 #include "adapters/wecom/callback_endpoint.h"
 
@@ -78,6 +79,7 @@ struct OutboundChannels::Impl {
   wecom::ApiClient api;
   wecom::AccessToken app_token;
   std::vector<std::unique_ptr<model::OutboundChannel>> channels;
+  std::unique_ptr<model::GroupTaskApi> group_task_api;
 };
 
 OutboundChannels::OutboundChannels(boost::asio::any_io_executor io, const Clock& clock, OutboundConfig c)
@@ -91,7 +93,8 @@ OutboundChannels::OutboundChannels(boost::asio::any_io_executor io, const Clock&
     out.push_back(app::make_message_channel(api, impl_->app_token, {c.app_agent_id}));
   if (c.app_agent_id && !c.app_secret.empty())
     out.push_back(app::make_appchat_channel(api, impl_->app_token, {c.app_agent_id}));
-  // kf (微信客服) and customer-group tasks plug in here the same way (issue 4, other slices).
+  if (c.app_agent_id && !c.app_secret.empty() && c.group_tasks)
+    impl_->group_task_api = group_task::make_api(api, impl_->app_token);
 }
 
 OutboundChannels::~OutboundChannels() = default;
@@ -101,6 +104,8 @@ std::vector<model::OutboundChannel*> OutboundChannels::channels() const {
   for (auto& c : impl_->channels) out.push_back(c.get());
   return out;
 }
+
+model::GroupTaskApi* OutboundChannels::group_task_api() const { return impl_->group_task_api.get(); }
 
 void OutboundChannels::set_app_secret(std::string secret) { impl_->app_token.set_secret(std::move(secret)); }
 

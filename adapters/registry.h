@@ -5,6 +5,7 @@
 #include "daemon/base/clock.h"
 #include "daemon/base/metrics.h"
 #include "daemon/base/result.h"
+#include "daemon/model/group_task_api.h"
 #include "daemon/model/inbox.h"
 #include "daemon/model/outbound_channel.h"
 #include "daemon/net/http_server.h"
@@ -71,6 +72,7 @@ struct OutboundConfig {
   int robot_route_per_minute = 18000;
   std::int64_t app_agent_id = 0;  // with app_secret: the "app" and "appchat" routes
   std::string app_secret;         // secret
+  bool group_tasks = false;       // with the app: customer-group tasks through its access token
 };
 
 // The outbound channels of every configured route, with the HTTPS client, API client and access
@@ -82,6 +84,8 @@ class OutboundChannels {
   OutboundChannels(boost::asio::any_io_executor io, const Clock& clock, OutboundConfig config);
   ~OutboundChannels();
   std::vector<model::OutboundChannel*> channels() const;
+  // The customer-group task API (add_msg_template and companions), or nullptr when not configured.
+  model::GroupTaskApi* group_task_api() const;
   // Replaces the app secret (SIGHUP): clears the token cache and a bad-secret stop.
   void set_app_secret(std::string secret);
 

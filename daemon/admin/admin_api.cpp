@@ -78,6 +78,8 @@ awaitable<http::Response> AdminApi::api(http::Request req) {
   }
   if (dispatcher_ && (path == "/api/v1/push" || path == "/api/v1/outbox" || path.starts_with("/api/v1/outbox/")))
     co_return co_await outbox_api(std::move(req), std::move(path));
+  if (group_tasks_ && (path == "/api/v1/group_tasks" || path.starts_with("/api/v1/group_posts/")))
+    co_return co_await group_task_api(std::move(req), std::move(path));
   co_return http::make_error(req, http::Status::not_found, "api.not_found", "no such API: " + path);
 }
 

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "daemon/base/metrics.h"
+#include "daemon/group_task/engine.h"
 #include "daemon/net/http_server.h"
 #include "daemon/outbox/dispatcher.h"
 #include "daemon/store/outbox_store.h"
@@ -33,6 +34,10 @@ class AdminApi {
     outbox_ = outbox;
   }
 
+  // Enables route "group_task" in /api/v1/push and /api/v1/group_tasks: `engine` (io thread) must
+  // outlive the routes. Without it those answer 422 / 404.
+  void set_group_tasks(group_task::Engine* engine) { group_tasks_ = engine; }
+
   // Replaces the admin token (SIGHUP). Call on the io thread.
   void set_token(const std::string& token);
 
@@ -47,6 +52,9 @@ class AdminApi {
   // outbox_api.cpp: /api/v1/push, /api/v1/outbox[/ID[/retry|/cancel]]
   awaitable<http::Response> outbox_api(http::Request req, std::string path);
   awaitable<http::Response> push_many(http::Request req, nlohmann::json body);
+  // outbox_api.cpp too: push to customer groups, /api/v1/group_tasks[?state=&owner=], /api/v1/group_posts/ID
+  awaitable<http::Response> push_group_posts(http::Request req, nlohmann::json body);
+  awaitable<http::Response> group_task_api(http::Request req, std::string path);
 
   store::Store& store_;
   boost::asio::thread_pool& store_pool_;
@@ -54,6 +62,7 @@ class AdminApi {
   std::string token_hash_;
   outbox::Dispatcher* dispatcher_ = nullptr;
   store::OutboxStore* outbox_ = nullptr;
+  group_task::Engine* group_tasks_ = nullptr;
 };
 
 }  // namespace yuer::admin

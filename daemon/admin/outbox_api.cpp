@@ -1,4 +1,5 @@
-// The outbox part of the admin API: push a notice, list/show rows, retry and cancel.
+// The outbox part of the admin API: push a notice, list/show rows, retry and cancel; and the
+// customer-group task route: push to customer groups, list tasks (supervisors: who has not confirmed).
 #include "daemon/admin/admin_api.h"
 
 #include "daemon/base/secure.h"
@@ -8,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include <charconv>
+#include <set>
 
 namespace yuer::admin {
 namespace {
@@ -91,6 +93,8 @@ awaitable<http::Response> AdminApi::outbox_api(http::Request req, std::string pa
     if (req.method() != http::Verb::post)
       co_return http::make_error(req, http::Status::method_not_allowed, "api.bad_method", "use POST");
     json body = json::parse(req.body(), nullptr, false);
+    if (body.is_object() && body.contains("route") && body["route"] == "group_task")
+      co_return co_await push_group_posts(std::move(req), std::move(body));
     if (body.is_object() && body.contains("targets") && body["targets"].is_array() && body.contains("content") &&
         body["content"].is_string() && body.contains("key") && body["key"].is_string())
       co_return co_await push_many(std::move(req), std::move(body));
@@ -176,6 +180,119 @@ awaitable<http::Response> AdminApi::outbox_api(http::Request req, std::string pa
   else co_return http::make_error(req, http::Status::not_found, "api.not_found", "use retry or cancel");
   if (!done) co_return error_for(req, done.error());
   co_return reply(req, {{"id", id}, {"ok", true}});
+}
+
+namespace {
+
+json post_json(const store::GroupPost& p) {
+  return {{"id", p.id},           {"chat_id", p.chat_id},     {"state", p.state},
+          {"task_id", p.task_id}, {"idempotency_key", p.idempotency_key},
+          {"not_before_ms", p.not_before_ms}, {"expire_at_ms", p.expire_at_ms}, {"created_ms", p.created_ms},
+          {"updated_ms", p.updated_ms}, {"sent_ms", p.sent_ms}, {"reason", p.reason},
+          {"content_bytes", p.content.size()}};
+}
+
+json task_json(const store::GroupTask& t) {
+  json chats = json::object();
+  for (const auto& [chat, result] : t.chats) chats[chat] = result.empty() ? "pending" : result;
+  return {{"id", t.id},
+          {"owner", t.owner},
+          {"state", t.state},
+          {"msgid", t.msgid},
+          {"month", t.month},
+          {"created_ms", t.created_ms},
+          {"updated_ms", t.updated_ms},
+          {"next_check_ms", t.next_check_ms},
+          {"reminds", t.reminds},
+          {"last_remind_ms", t.last_remind_ms},
+          {"done_ms", t.done_ms},
+          {"reason", t.reason},
+          {"chats", chats},
+          {"post_ids", t.post_ids},
+          {"content_bytes", t.content.size()}};
+}
+
+http::Response group_error(const http::Request& req, const Error& e) {
+  return http::make_error(req, http::Status::unprocessable_entity, e.code, e.message);
+}
+
+}  // namespace
+
+// {"route":"group_task", "target" | "targets", "content", ["key"], ["expire_at_ms"]}: posts for
+// customer groups (text only); with "targets" each group's key is "<key>/<chat_id>".
+awaitable<http::Response> AdminApi::push_group_posts(http::Request req, nlohmann::json body) {
+  if (!group_tasks_)
+    co_return http::make_error(req, http::Status::unprocessable_entity, "outbox.unknown_route",
+                               "没有配置客户群群发（[group_task] 与 [wecom.app]）");
+  if (!body.contains("content") || !body["content"].is_string() || body.value("kind", "text") != "text")
+    co_return http::make_error(req, http::Status::bad_request, "api.bad_body",
+                               "customer-group posts need a text \"content\" (kind text only)");
+  std::vector<std::string> targets;
+  if (body.contains("targets") && body["targets"].is_array()) {
+    if (!body.contains("key") || !body["key"].is_string())
+      co_return http::make_error(req, http::Status::bad_request, "api.bad_body", "\"targets\" needs a \"key\"");
+    for (const auto& t : body["targets"])
+      if (t.is_string()) targets.push_back(t.get<std::string>());
+      else co_return http::make_error(req, http::Status::bad_request, "api.bad_body", "targets must be strings");
+  } else if (body.contains("target") && body["target"].is_string()) {
+    targets.push_back(body["target"].get<std::string>());
+  } else {
+    co_return http::make_error(req, http::Status::bad_request, "api.bad_body", "expected \"target\" or \"targets\"");
+  }
+  const std::string content = body["content"].get<std::string>();
+  const std::string key = body.contains("key") && body["key"].is_string() ? body["key"].get<std::string>() : "";
+  const std::int64_t expire = body.contains("expire_at_ms") && body["expire_at_ms"].is_number_integer()
+                                  ? body["expire_at_ms"].get<std::int64_t>()
+                                  : 0;
+  json ids = json::array();
+  std::size_t duplicates = 0;
+  for (const auto& target : targets) {
+    store::NewGroupPost p{target, content, "", expire};
+    if (body.contains("targets")) p.idempotency_key = key + "/" + target;
+    else if (!key.empty()) p.idempotency_key = key;
+    else p.idempotency_key = "push:" + sha256_hex("group_task\n" + target + "\n" + content + "\n" + random_bytes(16));
+    auto r = co_await group_tasks_->enqueue(std::move(p));
+    if (!r) co_return group_error(req, r.error());
+    ids.push_back(r->id);
+    duplicates += r->duplicate ? 1 : 0;
+  }
+  co_return reply(req, {{"ids", ids}, {"duplicates", duplicates}, {"duplicate", duplicates == targets.size()}},
+                  http::Status::accepted);
+}
+
+awaitable<http::Response> AdminApi::group_task_api(http::Request req, std::string path) {
+  if (req.method() != http::Verb::get)
+    co_return http::make_error(req, http::Status::method_not_allowed, "api.bad_method", "use GET");
+  if (path.starts_with("/api/v1/group_posts/")) {
+    std::int64_t id = 0;
+    if (!to_id(std::string_view(path).substr(20), id))
+      co_return http::make_error(req, http::Status::bad_request, "api.bad_param", "expected /api/v1/group_posts/ID");
+    auto p = co_await group_tasks_->post(id);
+    if (!p) co_return http::make_error(req, http::Status::not_found, "outbox.not_found", "没有该客户群消息");
+    co_return reply(req, post_json(*p));
+  }
+  auto url = boost::urls::parse_origin_form(req.target());
+  store::GroupTaskQuery q;
+  for (auto p : url->params()) {
+    std::int64_t n = 0;
+    if (p.key == "state") {
+      static const std::set<std::string> states = {"open", "creating", "waiting", "done", "cancelled", "failed"};
+      if (!states.count(std::string(p.value)))
+        co_return http::make_error(req, http::Status::bad_request, "api.bad_param",
+                                   "state must be open, creating, waiting, done, cancelled or failed");
+      q.state = std::string(p.value);
+    } else if (p.key == "owner") {
+      q.owner = std::string(p.value);
+    } else if (p.key == "limit" && to_id(p.value, n)) {
+      q.limit = static_cast<int>(std::min<std::int64_t>(n, 1000));
+    } else {
+      co_return http::make_error(req, http::Status::bad_request, "api.bad_param", "unknown parameter " + std::string(p.key));
+    }
+  }
+  auto tasks = co_await group_tasks_->tasks(q);
+  json items = json::array();
+  for (const auto& t : tasks) items.push_back(task_json(t));
+  co_return reply(req, {{"tasks", items}});
 }
 
 }  // namespace yuer::admin

@@ -5,6 +5,7 @@
 #include "daemon/base/clock.h"
 #include "daemon/base/log.h"
 #include "daemon/base/metrics.h"
+#include "daemon/group_task/engine.h"
 #include "daemon/inbox/group_commit_inbox.h"
 #include "daemon/net/http_server.h"
 #include "daemon/outbox/dispatcher.h"
@@ -49,7 +50,23 @@ adapters::OutboundConfig outbound_of(const Settings& s) {
   c.robot_route_per_minute = s.outbound.robot_route_per_minute;
   c.app_agent_id = s.outbound.app_agent_id;
   c.app_secret = s.outbound.app_secret;
+  c.group_tasks = s.group_task_enabled;
   return c;
+}
+
+// Tells a group owner through the app route (the outbox) that a mass-message task waits for them.
+awaitable<void> notify_owner(outbox::Dispatcher* d, std::string owner, std::string text, std::string key) {
+  outbox::EnqueueRequest r;
+  r.route = "app";
+  r.target = std::move(owner);
+  r.content = std::move(text);
+  r.idempotency_key = "notice:" + key;
+  try {
+    auto done = co_await d->enqueue(std::move(r));
+    if (!done) spdlog::warn("{}: the owner is not told through the app: {}", key, done.error().message);
+  } catch (const std::exception& e) {
+    spdlog::error("{}: cannot queue the owner's notice: {}", key, e.what());
+  }
 }
 
 class Daemon {
@@ -94,6 +111,8 @@ class Daemon {
   std::unique_ptr<store::OutboxStore> outbox_store_;
   std::unique_ptr<adapters::OutboundChannels> outbound_;
   std::unique_ptr<outbox::Dispatcher> dispatcher_;
+  std::unique_ptr<store::GroupTaskStore> group_task_store_;
+  std::unique_ptr<group_task::Engine> group_tasks_;
   std::unique_ptr<admin::AdminApi> admin_;
   std::unique_ptr<net::HttpServer> server_;
 };
@@ -137,6 +156,21 @@ int Daemon::run() {
                                                      settings_.outbox);
   for (auto* channel : outbound_->channels()) dispatcher_->add_channel(*channel);
   admin_->set_outbox(dispatcher_.get(), outbox_store_.get());
+  if (auto* api = outbound_->group_task_api()) {
+    auto gts = store::open_sqlite_group_task_store(settings_.store);
+    if (!gts) {
+      spdlog::critical("cannot open the group tasks: {} ({})", gts.error().message, gts.error().code);
+      return kExitRuntime;
+    }
+    group_task_store_ = std::move(*gts);
+    // Not a capturing coroutine lambda (GCC 12): the lambda only forwards to a coroutine.
+    group_task::Notify notify = [d = dispatcher_.get()](std::string owner, std::string text, std::string key) {
+      return notify_owner(d, std::move(owner), std::move(text), std::move(key));
+    };
+    group_tasks_ = std::make_unique<group_task::Engine>(ioc_.get_executor(), store_pool_, *group_task_store_, *api,
+                                                        clock_, metrics_, settings_.group_task, std::move(notify));
+    admin_->set_group_tasks(group_tasks_.get());
+  }
 
   server_ = std::make_unique<net::HttpServer>(ioc_, settings_.server, metrics_);
   for (auto& r : callbacks_->routes()) server_->add_route(std::move(r));
@@ -164,6 +198,7 @@ int Daemon::run() {
 
   net::co_spawn(ioc_, handle_signals(), task_end("signals"));
   net::co_spawn(ioc_, dispatcher_->run(), task_end("outbox"));
+  if (group_tasks_) net::co_spawn(ioc_, group_tasks_->run(), task_end("group tasks"));
   std::uint64_t usec = 0;
   if (sd_watchdog_enabled(0, &usec) > 0)
     net::co_spawn(ioc_, watchdog(std::chrono::microseconds(usec / 2)), task_end("watchdog"));
@@ -179,6 +214,8 @@ int Daemon::run() {
   store_pool_.join();
   server_.reset();
   admin_.reset();
+  group_tasks_.reset();
+  group_task_store_.reset();
   dispatcher_.reset();
   outbound_.reset();
   outbox_store_.reset();
@@ -209,6 +246,7 @@ awaitable<void> Daemon::shutdown() {
   stopping_ = true;
   sd_notify(0, "STOPPING=1");
   co_await server_->stop(kStopGrace);
+  if (group_tasks_) group_tasks_->stop();
   dispatcher_->stop();  // attempts in flight end within wecom.request_timeout_ms
   watchdog_timer_.cancel();
   signals_.cancel();

@@ -216,7 +216,7 @@ class Loader {
     Settings s;
     s.source_file = file_;
     Table top{&root, "", 1};
-    check_keys(top, {"server", "store", "inbox", "wecom", "callback", "time", "admin", "log", "outbox"});
+    check_keys(top, {"server", "store", "inbox", "wecom", "callback", "time", "admin", "log", "outbox", "group_task"});
     load_server(sub_table(top, "server"), s.server);
     load_store(sub_table(top, "store"), s.store);
     load_inbox(sub_table(top, "inbox"), s.inbox);
@@ -226,6 +226,7 @@ class Loader {
     load_admin(sub_table(top, "admin"), s);
     load_log(sub_table(top, "log"), s);
     load_outbox(sub_table(top, "outbox"), s.outbox);
+    load_group_task(sub_table(top, "group_task"), s);
     if (error_) return *error_;
     return s;
   }
@@ -642,6 +643,26 @@ class Loader {
     read_ms(t, "backoff_base_ms", out.backoff_base);
     read_ms(t, "backoff_max_ms", out.backoff_max);
     read_int(t, "max_attempts", 1, 1000, out.max_attempts);
+  }
+
+  void load_group_task(const Table& t, Settings& s) {
+    check_keys(t, {"enabled", "batch_delay_s", "first_check_s", "check_every_s", "remind_after_s", "remind_every_s",
+                   "give_up_after_s"});
+    if (const toml::node* n = typed(t, "enabled", toml::node_type::boolean, "a boolean (true or false)"))
+      s.group_task_enabled = *n->value<bool>();
+    auto& g = s.group_task;
+    const std::int64_t week = 7 * 24 * 3600;
+    read_seconds(t, "batch_delay_s", 0, 24 * 3600, g.batch_delay);
+    read_seconds(t, "first_check_s", 1, 24 * 3600, g.first_check);
+    read_seconds(t, "check_every_s", 1, 24 * 3600, g.check_every);
+    read_seconds(t, "remind_after_s", 1, week, g.remind_after);
+    // WeCom allows 3 reminders per task in 24 h (reference §8.6): at least 8 h apart.
+    read_seconds(t, "remind_every_s", 8 * 3600, week, g.remind_every);
+    read_seconds(t, "give_up_after_s", 1, 31 * 24 * 3600, g.give_up_after);
+  }
+
+  void read_seconds(const Table& t, std::string_view k, std::int64_t lo, std::int64_t hi, std::chrono::milliseconds& out) {
+    if (auto v = get_int(t, k, lo, hi)) out = std::chrono::seconds(*v);
   }
 
   void load_log(const Table& t, Settings& s) {

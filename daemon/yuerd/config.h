@@ -4,6 +4,7 @@
 #pragma once
 
 #include "daemon/base/result.h"
+#include "daemon/group_task/engine.h"
 #include "daemon/inbox/group_commit_inbox.h"
 #include "daemon/net/http_server.h"
 #include "daemon/outbox/dispatcher.h"
@@ -61,6 +62,8 @@ struct Settings {
   CallbackSettings callback;
   OutboundSettings outbound;
   outbox::Settings outbox;
+  bool group_task_enabled = true;  // [group_task] enabled (needs [wecom.app] with its secret)
+  group_task::Settings group_task;
   std::string time_zone = "Asia/Shanghai";
   std::string admin_token;        // secret
   bool admin_allow_remote = false;  // admin API answers non-loopback peers only when true

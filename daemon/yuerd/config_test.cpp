@@ -649,6 +649,10 @@ TEST_CASE("outbound settings: robot keys file, app secret, outbox tuning", "[yue
        "wecom.app.agent_id: missing"},
       {"outbox unknown key", appended("[outbox]\nmax_inflight = 3\n"), "", "config.unknown_key",
        "did you mean max_in_flight?"},
+      {"group task reminders too often", appended("[group_task]\nremind_every_s = 3600\n"), "", "config.bad_value",
+       "group_task.remind_every_s"},
+      {"group tasks switched with a string", appended("[group_task]\nenabled = \"yes\"\n"), "", "config.wrong_type",
+       "group_task.enabled"},
   };
   for (const auto& c : cases) {
     CAPTURE(c.label);
@@ -673,4 +677,23 @@ TEST_CASE("outbound settings: robot keys file, app secret, outbox tuning", "[yue
       CHECK(r.error().message.find("k1") == std::string::npos);
     }
   }
+}
+
+TEST_CASE("group task settings: defaults and tuning in seconds", "[yuerd][config][group_task]") {
+  TempDir dir;
+  write_secrets(dir.path());
+  write_file(dir.path() / "yuerd.toml", appended(""));
+  auto d = load_config((dir.path() / "yuerd.toml").string(), env_of({}, dir.path()));
+  REQUIRE(d.has_value());
+  CHECK(d->group_task_enabled);
+  CHECK(d->group_task.batch_delay == std::chrono::minutes(10));
+  CHECK(d->group_task.give_up_after == std::chrono::hours(72));
+  write_file(dir.path() / "yuerd.toml",
+             appended("[group_task]\nenabled = false\nbatch_delay_s = 0\nremind_every_s = 43200\ngive_up_after_s = 86400\n"));
+  auto t = load_config((dir.path() / "yuerd.toml").string(), env_of({}, dir.path()));
+  REQUIRE(t.has_value());
+  CHECK_FALSE(t->group_task_enabled);
+  CHECK(t->group_task.batch_delay == std::chrono::milliseconds(0));
+  CHECK(t->group_task.remind_every == std::chrono::hours(12));
+  CHECK(t->group_task.give_up_after == std::chrono::hours(24));
 }

@@ -8,7 +8,13 @@
 
 namespace yuer::test {
 
-YuerdFixture::YuerdFixture(std::string extra_toml, std::string api_base) {
+YuerdFixture::YuerdFixture(std::string extra_toml, std::string api_base, std::string app_secret,
+                           std::int64_t app_agent_id) {
+  std::string app_outbound;
+  if (!app_secret.empty()) {
+    dir_.write("secrets/app_secret", app_secret);
+    app_outbound = "agent_id = " + std::to_string(app_agent_id) + "\nsecret_file = \"secrets/app_secret\"\n";
+  }
   dir_.write("secrets/app_token", secrets_.app_token + "\n");
   dir_.write("secrets/app_aes_key", secrets_.app_aes_key);
   dir_.write("secrets/bot_token", secrets_.bot_token);
@@ -27,7 +33,7 @@ corp_id = ")" + kCorpId + R"("
 [wecom.app]
 token_file = "secrets/app_token"
 aes_key_file = "secrets/app_aes_key"
-
+)" + app_outbound + R"(
 [[wecom.bot]]
 name = "county"
 token_file = "secrets/bot_token"

@@ -6,6 +6,7 @@
 #include "daemon/net/http_client.h"
 #include "tests/support/process.h"
 
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -23,8 +24,11 @@ struct Secrets {
 
 class YuerdFixture {
  public:
-  // `api_base` is wecom.api_base (a wecom-sandbox URL for outbound tests).
-  explicit YuerdFixture(std::string extra_toml = {}, std::string api_base = "http://127.0.0.1:9");
+  // `api_base` is wecom.api_base (a wecom-sandbox URL for outbound tests). `app_secret`, when not
+  // empty, is written to secrets/app_secret and configured with agent_id `app_agent_id` (the
+  // "app"/"appchat" routes, customer-group tasks, kf).
+  explicit YuerdFixture(std::string extra_toml = {}, std::string api_base = "http://127.0.0.1:9",
+                        std::string app_secret = {}, std::int64_t app_agent_id = 1000002);
   ~YuerdFixture();
 
   // Starts yuerd (again, after stop()) and waits until it listens; REQUIREs success.
