@@ -4,8 +4,12 @@
 #include "adapters/app/app_callback.h"
 #include "adapters/app/app_outbound.h"
 #include "adapters/group_task/group_task_api.h"
+#include "adapters/kf/kf_channel.h"
+#include "adapters/kf/kf_sync.h"
 #include "adapters/robot/robot_channel.h"
 #include "adapters/wecom/callback_endpoint.h"
+
+#include <set>
 
 namespace yuer::adapters {
 
@@ -74,12 +78,18 @@ Result<void> CallbackRoutes::rekey(const std::vector<CallbackReceiver>& receiver
 
 struct OutboundChannels::Impl {
   Impl(boost::asio::any_io_executor io, const Clock& clock, const OutboundConfig& c)
-      : http(io, c.http), api(http, c.api_base), app_token(api, clock, c.corp_id, c.app_secret) {}
+      : http(io, c.http), api(http, c.api_base), app_token(api, clock, c.corp_id, c.app_secret), config(c), io(io),
+        clock(clock) {}
   net::HttpsClient http;
   wecom::ApiClient api;
   wecom::AccessToken app_token;
   std::vector<std::unique_ptr<model::OutboundChannel>> channels;
   std::unique_ptr<model::GroupTaskApi> group_task_api;
+  OutboundConfig config;
+  boost::asio::any_io_executor io;
+  const Clock& clock;
+  std::unique_ptr<kf::KfSync> kf_sync;
+  std::unique_ptr<kf::DoorbellInbox> kf_doorbell;
 };
 
 OutboundChannels::OutboundChannels(boost::asio::any_io_executor io, const Clock& clock, OutboundConfig c)
@@ -108,5 +118,30 @@ std::vector<model::OutboundChannel*> OutboundChannels::channels() const {
 model::GroupTaskApi* OutboundChannels::group_task_api() const { return impl_->group_task_api.get(); }
 
 void OutboundChannels::set_app_secret(std::string secret) { impl_->app_token.set_secret(std::move(secret)); }
+
+model::Inbox& OutboundChannels::attach_kf(model::Inbox& inbox, store::KfStore& kf_store,
+                                          boost::asio::any_io_executor store_ex) {
+  auto& c = impl_->config;
+  if (!c.kf || !c.app_agent_id || c.app_secret.empty()) return inbox;
+  std::set<std::string> ids(c.kf_open_kfids.begin(), c.kf_open_kfids.end());
+  kf::ChannelSettings cs{ids, {}};
+  cs.rules.margin = c.kf_window_margin;
+  auto channel = std::make_unique<kf::KfChannel>(impl_->api, impl_->app_token, kf_store, store_ex, impl_->clock, cs);
+  kf::KfChannel* raw = channel.get();
+  impl_->channels.push_back(std::move(channel));
+  impl_->kf_sync = std::make_unique<kf::KfSync>(impl_->io, impl_->api, impl_->app_token, inbox, kf_store, store_ex,
+                                                impl_->clock, kf::SyncSettings{ids, 1000},
+                                                [raw](const std::string& target) { raw->target_ready(target); });
+  impl_->kf_doorbell = std::make_unique<kf::DoorbellInbox>(inbox, *impl_->kf_sync);
+  return *impl_->kf_doorbell;
+}
+
+void OutboundChannels::start() {
+  if (impl_->kf_sync) impl_->kf_sync->start();
+}
+
+void OutboundChannels::stop() {
+  if (impl_->kf_sync) impl_->kf_sync->stop();
+}
 
 }  // namespace yuer::adapters

@@ -21,6 +21,10 @@
 #include <string>
 #include <vector>
 
+namespace yuer::store {
+class KfStore;
+}  // namespace yuer::store
+
 namespace yuer::adapters {
 
 // One callback URL as configured ([wecom.app] or [[wecom.bot]]).
@@ -73,6 +77,10 @@ struct OutboundConfig {
   std::int64_t app_agent_id = 0;  // with app_secret: the "app" and "appchat" routes
   std::string app_secret;         // secret
   bool group_tasks = false;       // with the app: customer-group tasks through its access token
+  // [wecom.kf] (with the app): the "kf" route (微信客服 kf/send_msg) and its kf/sync_msg pulls.
+  bool kf = false;
+  std::vector<std::string> kf_open_kfids;  // synced at start, allowed to send; empty: any that rings
+  std::chrono::milliseconds kf_window_margin{600000};  // sends stop this long before the 48 h end
 };
 
 // The outbound channels of every configured route, with the HTTPS client, API client and access
@@ -88,6 +96,16 @@ class OutboundChannels {
   model::GroupTaskApi* group_task_api() const;
   // Replaces the app secret (SIGHUP): clears the token cache and a bad-secret stop.
   void set_app_secret(std::string secret);
+
+  // Sets up the kf route when configured (config.kf): its channel joins channels() and its sync
+  // stores parents' messages in `inbox`; `kf_store` is used only on `store_ex`. Returns the inbox
+  // the app's callback endpoint must write to (a committed kf doorbell then starts a sync), or
+  // `inbox` itself when kf is off. Call once, before channels() is read; both must outlive this.
+  model::Inbox& attach_kf(model::Inbox& inbox, store::KfStore& kf_store, boost::asio::any_io_executor store_ex);
+  // Starts background work (a kf sync of each configured account). Call once the outbox runs.
+  void start();
+  // Stops starting background work (kf pulls end after their current request).
+  void stop();
 
  private:
   struct Impl;

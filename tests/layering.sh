@@ -17,6 +17,8 @@ declare -A allowed=(
   [adapters/aibot]="daemon/base daemon/model daemon/net adapters/wecom adapters/aibot"
   [adapters/robot]="daemon/base daemon/model daemon/net adapters/wecom adapters/robot"
   [adapters/group_task]="daemon/base daemon/model daemon/net adapters/wecom adapters/group_task"
+  # kf keeps its cursor and windows through daemon/store/kf_store.h (adapters/kf/README.md says why).
+  [adapters/kf]="daemon/base daemon/model daemon/net daemon/store adapters/wecom adapters/kf"
   [adapters]="daemon/base daemon/model daemon/net adapters"
   [daemon/yuerctl]="daemon/base daemon/model daemon/net daemon/store daemon/yuerctl"
 )

@@ -58,6 +58,18 @@ constexpr std::array kTable{
     Row{41046, OutcomeKind::kPermanent, milliseconds(0), "缺少群发任务 msgid（程序错误）"},
     Row{41047, OutcomeKind::kPermanent, milliseconds(0), "群发任务 msgid 无效"},
     Row{41048, OutcomeKind::kPermanent, milliseconds(0), "群发没有可发送的客户或客户群"},
+    // 微信客服 (kf), reference §9.4, §9.6, §11: a closed window is not an error to retry; the row
+    // waits until the parent writes again (https://developer.work.weixin.qq.com/document/path/94677).
+    Row{95001, OutcomeKind::kWaitForEvent, milliseconds(0), "已向该家长发满 5 条消息，等待家长再次发消息"},
+    Row{95002, OutcomeKind::kWaitForEvent, milliseconds(0), "距家长上一条消息已超过 48 小时，等待家长再次发消息"},
+    Row{95013, OutcomeKind::kWaitForEvent, milliseconds(0), "会话已结束，等待家长再次发消息"},
+    Row{95018, OutcomeKind::kWaitForEvent, milliseconds(0), "会话状态不允许接口发送（已转人工或已结束），等待家长再次发消息"},
+    Row{95031, OutcomeKind::kWaitForEvent, milliseconds(0), "家长 48 小时内没有发过消息，等待家长先发消息"},
+    Row{95000, OutcomeKind::kPermanent, milliseconds(0), "客服账号 open_kfid 无效：请检查配置"},
+    Row{95004, OutcomeKind::kPermanent, milliseconds(0), "客服账号不存在：请检查配置"},
+    Row{95007, OutcomeKind::kPermanent, milliseconds(0), "拉取客服消息的 token 无效或已过期"},
+    Row{95017, OutcomeKind::kPermanent, milliseconds(0), "客服账号未开启 API 管理"},
+    Row{41035, OutcomeKind::kPermanent, milliseconds(0), "缺少外部联系人 userid（程序错误）"},
 };
 
 }  // namespace
@@ -87,5 +99,11 @@ model::SendOutcome classify_transport(const Error& e) {
 }
 
 bool is_bad_credential(int errcode) { return errcode == 40001 || errcode == 40013; }
+
+bool is_bad_kf_sync_token(int errcode) { return errcode == 95007; }
+
+// Reference §9.4: a msgid must be unique within the kf account, "duplicate → error", with the
+// errcode UNCERTAIN; wecom-sandbox answers 40058 (tests/sandbox/kf.cpp, same uncertainty noted).
+bool may_be_duplicate_kf_msgid(int errcode) { return errcode == 40058; }
 
 }  // namespace yuer::adapters::wecom

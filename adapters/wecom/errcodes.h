@@ -23,4 +23,11 @@ model::SendOutcome classify_transport(const Error& e);
 // gettoken answers that mean the corp id or secret is wrong (repeated calls ban the IP for 1 h).
 bool is_bad_credential(int errcode);
 
+// kf/sync_msg refused the callback's token (expired after 10 min): pull again without it.
+bool is_bad_kf_sync_token(int errcode);
+
+// kf/send_msg answers that may mean "this msgid was already accepted" (a resend of a message whose
+// first answer was lost). Only meaningful for a message that was attempted before.
+bool may_be_duplicate_kf_msgid(int errcode);
+
 }  // namespace yuer::adapters::wecom

@@ -10,6 +10,7 @@
 
 #include <sys/stat.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <ctime>
 #include <fstream>
@@ -157,6 +158,8 @@ struct PushOptions {
   std::string group;
   std::string user;
   std::string chat;
+  std::string kf;
+  int expire_hours = 0;
   std::string text_file;
   std::string markdown_file;
   std::string key;
@@ -171,7 +174,13 @@ int cmd_push(const Globals& g, const PushOptions& o) {
   json body = {{"content", buf.str()}, {"kind", markdown ? "markdown" : "text"}};
   if (!o.group.empty()) body["route"] = "robot", body["target"] = o.group;
   else if (!o.user.empty()) body["route"] = "app", body["target"] = o.user;
+  else if (!o.kf.empty()) body["route"] = "kf", body["target"] = o.kf;
   else body["route"] = "appchat", body["target"] = o.chat;
+  if (o.expire_hours > 0) {
+    const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+        std::chrono::system_clock::now().time_since_epoch());
+    body["expire_at_ms"] = (now + std::chrono::hours(o.expire_hours)).count();
+  }
   if (!o.key.empty()) body["key"] = o.key;
   json out;
   if (int rc = api_post(g, "/api/v1/push", body.dump(), out); rc != kOk) return rc;
@@ -282,16 +291,22 @@ int main(int argc, char** argv) {
   inbox_list->add_flag("--json", g.json_out, "print JSON");
 
   PushOptions po;
-  auto* push = cli.add_subcommand("push", "send a notice through the outbox (robot group, app member or app chat)");
+  auto* push = cli.add_subcommand("push", "send a notice through the outbox (robot group, app member, app chat or kf parent)");
   auto* dest = push->add_option_group("destination", "exactly one destination");
   dest->add_option("--group", po.group, "group name with a robot key (route robot)");
   dest->add_option("--user", po.user, "member userid (route app, message/send)");
   dest->add_option("--chat", po.chat, "app chat id (route appchat)");
+  dest->add_option("--kf", po.kf,
+                   "OPEN_KFID/EXTERNAL_USERID: one parent through 微信客服 (route kf; waits for the parent's "
+                   "48-hour window, 5 messages per parent message)");
   dest->require_option(1);
   auto* content = push->add_option_group("content", "exactly one content file");
   content->add_option("--text", po.text_file, "UTF-8 text file (split into parts over 2048 bytes)");
   content->add_option("--markdown", po.markdown_file, "markdown file (split into parts over the route's limit)");
   content->require_option(1);
+  push->add_option("--expire-hours", po.expire_hours,
+                   "give up after this many hours (the row ends expired with the reason it waited)")
+      ->check(CLI::Range(1, 24 * 365));
   push->add_option("--key", po.key, "idempotency key: pushing again with the same key sends nothing new");
   push->add_flag("--json", g.json_out, "print JSON");
 

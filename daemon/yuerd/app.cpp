@@ -9,6 +9,7 @@
 #include "daemon/inbox/group_commit_inbox.h"
 #include "daemon/net/http_server.h"
 #include "daemon/outbox/dispatcher.h"
+#include "daemon/store/kf_store.h"
 #include "daemon/store/outbox_store.h"
 #include "daemon/store/store.h"
 
@@ -51,6 +52,9 @@ adapters::OutboundConfig outbound_of(const Settings& s) {
   c.app_agent_id = s.outbound.app_agent_id;
   c.app_secret = s.outbound.app_secret;
   c.group_tasks = s.group_task_enabled;
+  c.kf = s.outbound.kf;
+  c.kf_open_kfids = s.outbound.kf_open_kfids;
+  c.kf_window_margin = std::chrono::seconds(s.outbound.kf_window_margin_s);
   return c;
 }
 
@@ -109,6 +113,7 @@ class Daemon {
   std::unique_ptr<inbox::GroupCommitInbox> inbox_;
   std::unique_ptr<adapters::CallbackRoutes> callbacks_;
   std::unique_ptr<store::OutboxStore> outbox_store_;
+  std::unique_ptr<store::KfStore> kf_store_;
   std::unique_ptr<adapters::OutboundChannels> outbound_;
   std::unique_ptr<outbox::Dispatcher> dispatcher_;
   std::unique_ptr<store::GroupTaskStore> group_task_store_;
@@ -130,9 +135,27 @@ int Daemon::run() {
 
   inbox_ = std::make_unique<inbox::GroupCommitInbox>(ioc_.get_executor(), store_pool_, *store_, metrics_,
                                                      settings_.inbox);
+  try {
+    outbound_ = std::make_unique<adapters::OutboundChannels>(ioc_.get_executor(), clock_, outbound_of(settings_));
+  } catch (const std::exception& e) {
+    spdlog::critical("cannot set up outbound channels: {}", e.what());
+    return kExitRuntime;
+  }
+  // With kf, the app's callback endpoint writes through the kf doorbell (it starts kf/sync_msg).
+  model::Inbox* callback_inbox = inbox_.get();
+  if (settings_.outbound.kf) {
+    auto kf_store = store::open_sqlite_kf_store(settings_.store);
+    if (!kf_store) {
+      spdlog::critical("cannot open the kf state: {} ({})", kf_store.error().message, kf_store.error().code);
+      return kExitRuntime;
+    }
+    kf_store_ = std::move(*kf_store);
+    callback_inbox = &outbound_->attach_kf(*inbox_, *kf_store_, store_pool_.get_executor());
+  }
   adapters::CallbackOptions options{settings_.callback.replay_window_s, settings_.callback.replay_cache_size,
                                     settings_.callback.max_body_bytes};
-  auto callbacks = adapters::CallbackRoutes::create(receivers_of(settings_), options, *inbox_, clock_, metrics_);
+  auto callbacks =
+      adapters::CallbackRoutes::create(receivers_of(settings_), options, *callback_inbox, clock_, metrics_);
   if (!callbacks) {
     spdlog::critical("cannot set up callbacks: {}", callbacks.error().message);
     return kExitRuntime;
@@ -146,12 +169,6 @@ int Daemon::run() {
     return kExitRuntime;
   }
   outbox_store_ = std::move(*outbox_store);
-  try {
-    outbound_ = std::make_unique<adapters::OutboundChannels>(ioc_.get_executor(), clock_, outbound_of(settings_));
-  } catch (const std::exception& e) {
-    spdlog::critical("cannot set up outbound channels: {}", e.what());
-    return kExitRuntime;
-  }
   dispatcher_ = std::make_unique<outbox::Dispatcher>(ioc_.get_executor(), store_pool_, *outbox_store_, clock_, metrics_,
                                                      settings_.outbox);
   for (auto* channel : outbound_->channels()) dispatcher_->add_channel(*channel);
@@ -198,6 +215,7 @@ int Daemon::run() {
 
   net::co_spawn(ioc_, handle_signals(), task_end("signals"));
   net::co_spawn(ioc_, dispatcher_->run(), task_end("outbox"));
+  outbound_->start();
   if (group_tasks_) net::co_spawn(ioc_, group_tasks_->run(), task_end("group tasks"));
   std::uint64_t usec = 0;
   if (sd_watchdog_enabled(0, &usec) > 0)
@@ -219,6 +237,7 @@ int Daemon::run() {
   dispatcher_.reset();
   outbound_.reset();
   outbox_store_.reset();
+  kf_store_.reset();
   callbacks_.reset();
   inbox_.reset();
   store_.reset();
@@ -248,6 +267,7 @@ awaitable<void> Daemon::shutdown() {
   co_await server_->stop(kStopGrace);
   if (group_tasks_) group_tasks_->stop();
   dispatcher_->stop();  // attempts in flight end within wecom.request_timeout_ms
+  outbound_->stop();
   watchdog_timer_.cancel();
   signals_.cancel();
 }

@@ -523,7 +523,8 @@ class Loader {
   }
 
   void load_wecom(const Table& t, Settings& s) {
-    check_keys(t, {"api_base", "corp_id", "app", "bot", "robots", "connect_timeout_ms", "request_timeout_ms", "ca_file"});
+    check_keys(t, {"api_base", "corp_id", "app", "bot", "robots", "kf", "connect_timeout_ms", "request_timeout_ms",
+                   "ca_file"});
     load_api_base(t, s);
     read_int(t, "connect_timeout_ms", 100, 600'000, s.outbound.connect_timeout_ms);
     read_int(t, "request_timeout_ms", 100, 600'000, s.outbound.request_timeout_ms);
@@ -565,6 +566,7 @@ class Loader {
       if (auto v = get_secret(app, kAesKey)) r.aes_key = std::move(*v);
       s.callback.receivers.push_back(std::move(r));
     }
+    load_kf(t, sub_table(t, "kf"), s);
 
     const toml::node* bots = t.find("bot");
     if (!bots) return;
@@ -606,6 +608,35 @@ class Loader {
       if (auto v = get_secret(bot, kAesKey)) r.aes_key = std::move(*v);
       s.callback.receivers.push_back(std::move(r));
     }
+  }
+
+  // [wecom.kf]: 微信客服 through the self-built app's access token and callback URL (reference §9.1).
+  void load_kf(const Table& wecom, const Table& t, Settings& s) {
+    if (!t.node) return;
+    check_keys(t, {"open_kfids", "window_margin_s"});
+    s.outbound.kf = true;
+    if (!s.outbound.app_agent_id || s.outbound.app_secret.empty())
+      fail("missing_key", t.line, wecom.key("app"),
+           "[wecom.kf] needs [wecom.app] with agent_id and its secret (kf APIs use the app's access token, and its "
+           "callback URL receives the kf doorbell)");
+    if (const toml::node* n = t.find("open_kfids")) {
+      const toml::array* list = n->as_array();
+      if (!list) {
+        fail("wrong_type", line_of(n->source()), t.key("open_kfids"),
+             fmt::format("expected an array of strings, got {}", type_name(n->type())));
+      } else {
+        for (const auto& item : *list) {
+          const auto* v = item.as_string();
+          if (!v || v->get().empty() || v->get().size() > 64 || !all_of_class(v->get(), is_id_char)) {
+            fail("bad_value", line_of(item.source()), t.key("open_kfids"),
+                 "each entry must be an open_kfid: 1 to 64 characters of A-Z, a-z, 0-9, _ and -");
+            continue;
+          }
+          s.outbound.kf_open_kfids.push_back(v->get());
+        }
+      }
+    }
+    read_int(t, "window_margin_s", 0, 24 * 3600, s.outbound.kf_window_margin_s);
   }
 
   void load_callback(const Table& t, CallbackSettings& out) {

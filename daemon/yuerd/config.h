@@ -50,6 +50,9 @@ struct OutboundSettings {
   int robot_route_per_minute = 18000;
   std::int64_t app_agent_id = 0;
   std::string app_secret;  // secret
+  bool kf = false;                     // [wecom.kf] present: the "kf" route (needs the app's secret)
+  std::vector<std::string> kf_open_kfids;  // [wecom.kf] open_kfids
+  int kf_window_margin_s = 600;            // [wecom.kf] window_margin_s
 };
 
 struct Settings {

@@ -697,3 +697,53 @@ TEST_CASE("group task settings: defaults and tuning in seconds", "[yuerd][config
   CHECK(t->group_task.remind_every == std::chrono::hours(12));
   CHECK(t->group_task.give_up_after == std::chrono::hours(24));
 }
+
+TEST_CASE("kf settings: [wecom.kf] needs the app's secret, open_kfids are ids, a margin in seconds",
+          "[yuerd][config][kf]") {
+  const std::string app = kApp + "agent_id = 1000002\nsecret_file = \"app_token\"\n";
+  struct KfCase {
+    const char* label;
+    std::string toml;
+    std::string code;       // "" = loads
+    std::string substring;  // in the error message
+  };
+  const std::vector<KfCase> cases = {
+      {"accounts and margin", appended(app + "[wecom.kf]\nopen_kfids = [\"wkA\", \"wk_B-2\"]\nwindow_margin_s = 300\n"),
+       "", ""},
+      {"kf without the app's secret", appended(kApp + "[wecom.kf]\n"), "config.missing_key", "[wecom.kf] needs [wecom.app]"},
+      {"kf without the app", appended("[wecom.kf]\n"), "config.missing_key", "[wecom.kf] needs [wecom.app]"},
+      {"an open_kfid with a space", appended(app + "[wecom.kf]\nopen_kfids = [\"wk A\"]\n"), "config.bad_value",
+       "wecom.kf.open_kfids"},
+      {"open_kfids as a string", appended(app + "[wecom.kf]\nopen_kfids = \"wkA\"\n"), "config.wrong_type",
+       "wecom.kf.open_kfids"},
+      {"margin over a day", appended(app + "[wecom.kf]\nwindow_margin_s = 90000\n"), "config.bad_value",
+       "wecom.kf.window_margin_s"},
+      {"unknown key", appended(app + "[wecom.kf]\nopen_kfid = [\"wkA\"]\n"), "config.unknown_key", "open_kfids"},
+  };
+  for (const auto& c : cases) {
+    CAPTURE(c.label);
+    TempDir dir;
+    write_secrets(dir.path());
+    write_file(dir.path() / "yuerd.toml", c.toml);
+    auto r = load_config((dir.path() / "yuerd.toml").string(), env_of({}, dir.path()));
+    if (c.code.empty()) {
+      INFO((r.has_value() ? std::string() : r.error().message));
+      REQUIRE(r.has_value());
+      CHECK(r->outbound.kf);
+      CHECK(r->outbound.kf_open_kfids == std::vector<std::string>{"wkA", "wk_B-2"});
+      CHECK(r->outbound.kf_window_margin_s == 300);
+    } else {
+      REQUIRE_FALSE(r.has_value());
+      CHECK(r.error().code == c.code);
+      INFO(r.error().message);
+      CHECK(r.error().message.find(c.substring) != std::string::npos);
+    }
+  }
+  TempDir dir;
+  write_secrets(dir.path());
+  write_file(dir.path() / "yuerd.toml", appended(app));
+  auto off = load_config((dir.path() / "yuerd.toml").string(), env_of({}, dir.path()));
+  REQUIRE(off.has_value());
+  CHECK_FALSE(off->outbound.kf);
+  CHECK(off->outbound.kf_window_margin_s == 600);
+}
