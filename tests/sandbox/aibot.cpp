@@ -475,6 +475,74 @@ json AibotModule::state() const {
            {{"bots", bots}, {"turns", turns}, {"fixture_errors", fixture_errors_}, {"response_base", response_base()}}}};
 }
 
+json AibotModule::save() const {
+  json turns = json::array();
+  for (const auto& id : order_) {
+    auto it = turns_.find(id);
+    if (it == turns_.end()) continue;
+    const Turn& t = it->second;
+    turns.push_back({{"msgid", t.msgid},
+                     {"kind", t.kind},
+                     {"aibotid", t.aibotid},
+                     {"chatid", t.chatid},
+                     {"chattype", t.chattype},
+                     {"userid", t.userid},
+                     {"text", t.text},
+                     {"time_ms", t.time_ms},
+                     {"response_code", t.response_code},
+                     {"status", t.status},
+                     {"errors", t.errors},
+                     {"stream_id", t.stream_id},
+                     {"stream_content", t.stream_content},
+                     {"card_sent", t.card_sent},
+                     {"refreshes", t.refreshes},
+                     {"task_id", t.task_id}});
+  }
+  json responses = json::array();
+  for (const auto& [code, r] : responses_)
+    responses.push_back({{"code", code}, {"turn", r.turn}, {"expires_ms", r.expires_ms}, {"used", r.used}});
+  json cards = json::array();
+  for (const auto& [task_id, c] : cards_) cards.push_back({{"task_id", task_id}, {"aibotid", c.first}, {"turn", c.second}});
+  return {{"turns", turns}, {"responses", responses}, {"cards", cards}, {"response_base", response_base_}};
+}
+
+void AibotModule::restore(const json& saved) {
+  for (const auto& j : array_field(saved, "turns")) {
+    Turn t;
+    t.msgid = string_field(j, "msgid").value_or("");
+    if (t.msgid.empty() || turns_.count(t.msgid)) continue;
+    t.kind = string_field(j, "kind").value_or("message");
+    t.aibotid = string_field(j, "aibotid").value_or("");
+    t.chatid = string_field(j, "chatid").value_or("");
+    t.chattype = string_field(j, "chattype").value_or("group");
+    t.userid = string_field(j, "userid").value_or("");
+    t.text = string_field(j, "text").value_or("");
+    t.time_ms = int_field(j, "time_ms").value_or(0);
+    t.response_code = string_field(j, "response_code").value_or("");
+    t.status = string_field(j, "status").value_or("pending");
+    t.errors = string_list(j, "errors");
+    t.stream_id = string_field(j, "stream_id").value_or("");
+    t.stream_content = string_field(j, "stream_content").value_or("");
+    t.card_sent = bool_field(j, "card_sent").value_or(false);
+    t.refreshes = static_cast<int>(int_field(j, "refreshes").value_or(0));
+    t.task_id = string_field(j, "task_id").value_or("");
+    if (t.status == "pending" || t.status == "streaming") {
+      t.status = "interrupted";
+      t.errors.push_back("the sandbox stopped before the robot's answer to this turn came back");
+    }
+    order_.push_back(t.msgid);
+    turns_[t.msgid] = std::move(t);
+  }
+  for (const auto& j : array_field(saved, "responses"))
+    if (auto code = string_field(j, "code"))
+      responses_[*code] = Response{string_field(j, "turn").value_or(""), int_field(j, "expires_ms").value_or(0),
+                                   bool_field(j, "used").value_or(false)};
+  for (const auto& j : array_field(saved, "cards"))
+    if (auto task_id = string_field(j, "task_id"))
+      cards_[*task_id] = {string_field(j, "aibotid").value_or(""), string_field(j, "turn").value_or("")};
+  if (auto base = string_field(saved, "response_base"); base && !base->empty()) response_base_ = *base;
+}
+
 void AibotModule::reset() {
   turns_.clear();
   order_.clear();

@@ -57,6 +57,12 @@ class AibotModule final : public Module {
   std::optional<ApiReply> control(const ApiRequest& req, const Target& t, const nlohmann::json& body) override;
   void reset() override;
   nlohmann::json state() const override;
+  // --state FILE: turns, response_url codes, clickable cards and a response_base set by control.
+  // A turn still waiting for the robot's answer (pending, streaming) when the sandbox stopped comes
+  // back as "interrupted": its callback died with the process.
+  std::string_view name() const override { return "aibot"; }
+  nlohmann::json save() const override;
+  void restore(const nlohmann::json& saved) override;
 
  private:
   // One conversation turn: a user's message (or card click) and what came of it.

@@ -8,6 +8,7 @@
 #include "daemon/net/http_test_support.h"
 #include "tests/sandbox/callbacks.h"
 #include "tests/sandbox/sandbox.h"
+#include "tests/sandbox/test_support.h"
 #include "tests/sandbox/server.h"
 
 #include <catch2/catch.hpp>
@@ -41,12 +42,11 @@ std::string fixture_json(const std::string& bot_url) {
 
 MsgCrypt bot_crypt() { return MsgCrypt::create(kBotToken, kBotKey, "").value(); }
 
-struct Env {
-  ManualClock base{1'700'000'000};
-  Sandbox sb{parse_fixture(fixture_json("http://127.0.0.1:9/bot")).value(), base};
+struct Env : testing::SandboxEnv {
+  Env() : SandboxEnv(fixture_json("http://127.0.0.1:9/bot")) {}
 
   ApiReply control(const std::string& path, const json& body) {
-    return sb.handle({"POST", "/_sandbox/aibot/" + path, body.dump()});
+    return sb().handle({"POST", "/_sandbox/aibot/" + path, body.dump()});
   }
   json mention(const std::string& text = "今天的课是什么？", const std::string& from = "Bob") {
     auto r = control("mention", {{"chat_id", "wrmgmt1"}, {"from_userid", from}, {"text", text}});
@@ -54,7 +54,7 @@ struct Env {
     return json::parse(r.body);
   }
   CallbackJob one_job() {
-    auto jobs = sb.take_callbacks();
+    auto jobs = sb().take_callbacks();
     REQUIRE(jobs.size() == 1);
     return jobs[0];
   }
@@ -72,10 +72,10 @@ struct Env {
     a.target = "/bot?msg_signature=x&timestamp=1700000000&nonce=" + nonce;
     rec.attempts.push_back(a);
     rec.delivered = status == 200;
-    sb.record_callback(rec, job.on_done);
+    sb().record_callback(rec, job.on_done);
   }
   json turn(std::size_t i = 0) {
-    auto st = json::parse(sb.handle({"GET", "/_sandbox/state", ""}).body);
+    auto st = json::parse(sb().handle({"GET", "/_sandbox/state", ""}).body);
     REQUIRE(st["aibot"]["turns"].size() > i);
     return st["aibot"]["turns"][i];
   }
@@ -142,7 +142,7 @@ TEST_CASE("aibot mention checks robot, chat and member", "[sandbox][aibot][contr
   }));
   CAPTURE(c.label);
   CHECK(env.control("mention", c.body).status == c.status);
-  auto st = json::parse(env.sb.handle({"GET", "/_sandbox/state", ""}).body);
+  auto st = json::parse(env.sb().handle({"GET", "/_sandbox/state", ""}).body);
   CHECK(st["aibot"]["fixture_errors"].size() == 1);
 }
 
@@ -192,7 +192,7 @@ TEST_CASE("aibot passive replies are verified, decrypted and delivered or refuse
   INFO(t.dump());
   CHECK(t["status"] == c.turn_status);
   CHECK(t["errors"].empty() == (std::string(c.turn_status) == "delivered" || std::string(c.turn_status) == "empty"));
-  auto ds = env.sb.deliveries();
+  auto ds = env.sb().deliveries();
   REQUIRE(ds.size() == c.delivered.size());
   for (std::size_t i = 0; i < ds.size(); ++i) {
     CHECK(ds[i].channel == "aibot");
@@ -200,7 +200,7 @@ TEST_CASE("aibot passive replies are verified, decrypted and delivered or refuse
     CHECK(ds[i].msgtype == c.delivered[i]);
   }
   if (!ds.empty() && ds.back().msgtype == "stream") CHECK(ds.back().message["content"] == "**今天**：绘本");
-  CHECK(env.sb.take_callbacks().empty());  // nothing more to say
+  CHECK(env.sb().take_callbacks().empty());  // nothing more to say
 }
 
 TEST_CASE("aibot stream is refreshed until finish, at most 6 minutes", "[sandbox][aibot]") {
@@ -220,21 +220,21 @@ TEST_CASE("aibot stream is refreshed until finish, at most 6 minutes", "[sandbox
   SECTION("finish") {
     env.answer(refresh, 200, reply({{"msgtype", "stream"}, {"stream", {{"id", "s9"}, {"finish", true}, {"content", "答案"}}}}));
     CHECK(env.turn()["status"] == "delivered");
-    auto ds = env.sb.deliveries();
+    auto ds = env.sb().deliveries();
     REQUIRE(ds.size() == 1);
     CHECK(ds[0].message["content"] == "答案");
   }
   SECTION("another stream id") {
     env.answer(refresh, 200, reply({{"msgtype", "stream"}, {"stream", {{"id", "other"}, {"finish", true}}}}));
     CHECK(env.turn()["status"] == "error");
-    CHECK(env.sb.deliveries().empty());
+    CHECK(env.sb().deliveries().empty());
   }
   SECTION("6 minutes pass") {
     env.base.advance(6min);
     env.answer(refresh, 200, reply({{"msgtype", "stream"}, {"stream", {{"id", "s9"}, {"finish", false}, {"content", "还在想"}}}}));
     CHECK(env.turn()["status"] == "stream_expired");
-    CHECK(env.sb.take_callbacks().empty());
-    auto ds = env.sb.deliveries();
+    CHECK(env.sb().take_callbacks().empty());
+    auto ds = env.sb().deliveries();
     REQUIRE(ds.size() == 1);
     CHECK(ds[0].message["content"] == "还在想");
     CHECK(ds[0].message["finish"] == false);
@@ -244,20 +244,20 @@ TEST_CASE("aibot stream is refreshed until finish, at most 6 minutes", "[sandbox
 TEST_CASE("aibot response_url accepts one reply within an hour", "[sandbox][aibot]") {
   Env env;
   auto m = env.mention();
-  env.sb.take_callbacks();
+  env.sb().take_callbacks();
   const std::string path = env.response_path(m);
   const std::string md = json{{"msgtype", "markdown"}, {"markdown", {{"content", "# 今日课程\n绘本"}}}}.dump();
-  CHECK(env.sb.handle({"GET", path, ""}).errcode == 43002);
-  CHECK(env.sb.handle({"POST", path, json{{"msgtype", "markdown"}, {"markdown", {{"content", std::string(20481, 'a')}}}}.dump()})
+  CHECK(env.sb().handle({"GET", path, ""}).errcode == 43002);
+  CHECK(env.sb().handle({"POST", path, json{{"msgtype", "markdown"}, {"markdown", {{"content", std::string(20481, 'a')}}}}.dump()})
             .errcode == 40058);
-  CHECK(env.sb.handle({"POST", path, json{{"msgtype", "template_card"},
+  CHECK(env.sb().handle({"POST", path, json{{"msgtype", "template_card"},
                                           {"template_card", {{"card_type", "text_notice"}}}}.dump()})
             .errcode == 40058);  // cards only in single chats
-  CHECK(env.sb.handle({"POST", path, json{{"msgtype", "text"}, {"text", {{"content", "x"}}}}.dump()}).errcode == 40008);
-  CHECK(env.sb.handle({"POST", path, md}).errcode == 0);
-  CHECK(env.sb.handle({"POST", path, md}).errcode == 40058);  // once only
-  CHECK(env.sb.handle({"POST", "/cgi-bin/aibot/response?response_code=nope", md}).errcode == 40058);
-  auto ds = env.sb.deliveries();
+  CHECK(env.sb().handle({"POST", path, json{{"msgtype", "text"}, {"text", {{"content", "x"}}}}.dump()}).errcode == 40008);
+  CHECK(env.sb().handle({"POST", path, md}).errcode == 0);
+  CHECK(env.sb().handle({"POST", path, md}).errcode == 40058);  // once only
+  CHECK(env.sb().handle({"POST", "/cgi-bin/aibot/response?response_code=nope", md}).errcode == 40058);
+  auto ds = env.sb().deliveries();
   REQUIRE(ds.size() == 1);
   CHECK(ds[0].channel == "aibot");
   CHECK(ds[0].chat_id == "wrmgmt1");
@@ -270,7 +270,7 @@ TEST_CASE("aibot response_url accepts one reply within an hour", "[sandbox][aibo
   env.base.advance(std::chrono::seconds(3599));
   const std::string late_path = env.response_path(late);
   env.base.advance(1s);
-  CHECK(env.sb.handle({"POST", late_path, md}).errcode == 40058);  // expired after 1 h
+  CHECK(env.sb().handle({"POST", late_path, md}).errcode == 40058);  // expired after 1 h
 }
 
 TEST_CASE("aibot template card click is sent once and accepts a card update", "[sandbox][aibot]") {
@@ -297,7 +297,7 @@ TEST_CASE("aibot template card click is sent once and accepts a card update", "[
   SECTION("update with the same task_id") {
     env.answer(job, 200, reply({{"response_type", "update_template_card"}, {"template_card", update}}));
     CHECK(env.turn(1)["status"] == "delivered");
-    auto ds = env.sb.deliveries();
+    auto ds = env.sb().deliveries();
     REQUIRE(ds.size() == 2);
     CHECK(ds[1].msgtype == "update_template_card");
   }
@@ -312,12 +312,12 @@ TEST_CASE("aibot reset ignores answers to callbacks sent before it", "[sandbox][
   Env env;
   env.mention();
   auto job = env.one_job();
-  env.sb.handle({"POST", "/_sandbox/reset", ""});
+  env.sb().handle({"POST", "/_sandbox/reset", ""});
   env.answer(job, 200, reply({{"msgtype", "stream"}, {"stream", {{"id", "s"}, {"finish", true}}}}));
-  CHECK(env.sb.deliveries().empty());
-  auto st = json::parse(env.sb.handle({"GET", "/_sandbox/state", ""}).body);
+  CHECK(env.sb().deliveries().empty());
+  auto st = json::parse(env.sb().handle({"GET", "/_sandbox/state", ""}).body);
   CHECK(st["aibot"]["turns"].empty());
-  CHECK(json::parse(env.sb.handle({"POST", "/_sandbox/aibot/config", R"({"response_base":"http://127.0.0.1:5/"})"}).body)
+  CHECK(json::parse(env.sb().handle({"POST", "/_sandbox/aibot/config", R"({"response_base":"http://127.0.0.1:5/"})"}).body)
             ["response_base"] == "http://127.0.0.1:5");
 }
 

@@ -45,19 +45,23 @@ class AppChatModule final : public Module {
     const bool update = t.path == "/cgi-bin/appchat/update";
     const bool get = t.path == "/cgi-bin/appchat/get";
     if (!create && !update && !get) return std::nullopt;
-    auto checked = ctx_.check_token(t);
-    if (auto* r = std::get_if<ApiReply>(&checked)) return *r;
-    const App* app = std::get<const App*>(checked);
     // Only apps visible to the whole corp (root department) may use appchat (§5.2, 60011 seen).
-    if (!app->visible_userids.empty()) return ctx_.error(60011, "no privilege to access/modify contact/party/agent");
+    auto whole_corp = [this](const App& app) -> std::optional<ApiReply> {
+      if (app.visible_userids.empty()) return std::nullopt;
+      return ctx_.error(60011, "no privilege to access/modify contact/party/agent");
+    };
     if (get) {
+      auto checked = ctx_.check_token(t);
+      if (auto* r = std::get_if<ApiReply>(&checked)) return *r;
+      const App* app = std::get<const App*>(checked);
+      if (auto refused = whole_corp(*app)) return *refused;
       if (req.method != "GET") return ctx_.error(43001, "require GET method");
       return get_chat(*app, t.param("chatid").value_or(""));
     }
-    if (req.method != "POST") return ctx_.error(43002);
-    auto body = json::parse(req.body, nullptr, false);
-    if (body.is_discarded() || !body.is_object()) return ctx_.error(40058, "invalid json. invalid Request Parameter");
-    return create ? create_chat(*app, body, rec) : update_chat(*app, body, rec);
+    auto begun = ctx_.begin_app_call(req, t, whole_corp);
+    if (auto* r = std::get_if<ApiReply>(&begun)) return *r;
+    const auto& call = std::get<Context::AppCall>(begun);
+    return create ? create_chat(*call.app, call.body, rec) : update_chat(*call.app, call.body, rec);
   }
 
   void reset() override {

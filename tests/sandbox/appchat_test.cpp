@@ -1,5 +1,6 @@
 // appchat/create, update, get: the app-created internal groups that appchat/send posts into.
 #include "tests/sandbox/sandbox.h"
+#include "tests/sandbox/test_support.h"
 
 #include <catch2/catch.hpp>
 
@@ -20,18 +21,14 @@ const char* kFixture = R"({
   "members": [{"userid": "Alice"}, {"userid": "Bob"}, {"userid": "Carol"}]
 })";
 
-struct Env {
-  ManualClock base{1'700'000'000};
-  Sandbox sb{parse_fixture(kFixture).value(), base};
-  std::string token(const std::string& secret = "s1") {
-    auto r = sb.handle({"GET", "/cgi-bin/gettoken?corpid=wwchat0001&corpsecret=" + secret, ""});
-    return json::parse(r.body).at("access_token").get<std::string>();
-  }
+struct Env : testing::SandboxEnv {
+  Env() : SandboxEnv(kFixture) {}
+  std::string token(const std::string& secret = "s1") { return SandboxEnv::token(secret); }
   json post(const std::string& path, const std::string& token, const json& body) {
-    return json::parse(sb.handle({"POST", path + "?access_token=" + token, body.dump()}).body);
+    return post_json(path + "?access_token=" + token, body);
   }
   json get(const std::string& chatid, const std::string& token) {
-    return json::parse(sb.handle({"GET", "/cgi-bin/appchat/get?access_token=" + token + "&chatid=" + chatid, ""}).body);
+    return testing::parse(SandboxEnv::get("/cgi-bin/appchat/get?access_token=" + token + "&chatid=" + chatid));
   }
 };
 
@@ -49,8 +46,8 @@ TEST_CASE("sandbox appchat/create makes a group that appchat/send and appchat/ge
   CHECK(info["chat_info"]["userlist"] == json({"Alice", "Bob"}));  // deduplicated, case-insensitive
   auto sent = env.post("/cgi-bin/appchat/send", t, {{"chatid", "cgz01"}, {"msgtype", "text"}, {"text", {{"content", "通知"}}}});
   CHECK(sent["errcode"] == 0);
-  REQUIRE(env.sb.deliveries().size() == 1);
-  CHECK(env.sb.deliveries()[0].chat_id == "cgz01");
+  REQUIRE(env.sb().deliveries().size() == 1);
+  CHECK(env.sb().deliveries()[0].chat_id == "cgz01");
 
   // A generated chatid, a random owner from the list, a name cut to 50 characters.
   std::string long_name;
@@ -104,7 +101,7 @@ TEST_CASE("sandbox appchat/create and update refuse what WeCom refuses", "[sandb
   CHECK(info["userlist"] == json({"Bob", "Carol"}));
   // Apps not visible to the whole corp may not use appchat at all.
   CHECK(env.post("/cgi-bin/appchat/create", env.token("s3"), {{"userlist", {"Alice", "Bob"}}})["errcode"] == 60011);
-  CHECK(json::parse(env.sb.handle({"POST", "/cgi-bin/appchat/get?access_token=" + t + "&chatid=taken", ""}).body)["errcode"] == 43001);
+  CHECK(json::parse(env.sb().handle({"POST", "/cgi-bin/appchat/get?access_token=" + t + "&chatid=taken", ""}).body)["errcode"] == 43001);
 }
 
 TEST_CASE("sandbox appchat/create allows 1000 groups per day per corp", "[sandbox][appchat][limits]") {
@@ -113,7 +110,7 @@ TEST_CASE("sandbox appchat/create allows 1000 groups per day per corp", "[sandbo
   for (int i = 0; i < 1000; ++i)
     REQUIRE(env.post("/cgi-bin/appchat/create", t, {{"userlist", {"Alice", "Bob"}}})["errcode"] == 0);
   CHECK(env.post("/cgi-bin/appchat/create", t, {{"userlist", {"Alice", "Bob"}}})["errcode"] == 45009);
-  env.sb.clock().advance(24h);
+  env.sb().clock().advance(24h);
   CHECK(env.post("/cgi-bin/appchat/create", env.token(), {{"userlist", {"Alice", "Bob"}}})["errcode"] == 0);
 }
 

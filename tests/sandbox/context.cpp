@@ -83,10 +83,26 @@ std::string Context::issue_token(const App& app) {
   return token;
 }
 
+std::variant<Context::AppCall, ApiReply> Context::begin_app_call(
+    const ApiRequest& req, const Target& t, const std::function<std::optional<ApiReply>(const App&)>& check) const {
+  // 43002 "需要POST请求" is the code of the WeChat/WeCom global table [UNCERTAIN: not captured from WeCom].
+  if (req.method != "POST") return error(43002);
+  auto checked = check_token(t);
+  if (auto* r = std::get_if<ApiReply>(&checked)) return *r;
+  const App* app = std::get<const App*>(checked);
+  if (check)
+    if (auto refused = check(*app)) return *refused;
+  if (req.body.empty()) return error(44002, "empty post data");
+  auto body = nlohmann::json::parse(req.body, nullptr, false);
+  if (body.is_discarded() || !body.is_object()) return error(40058, "invalid json. invalid Request Parameter");
+  return AppCall{app, std::move(body)};
+}
+
 void Context::add_delivery(Delivery d) {
   d.seq = next_seq();
   d.time_ms = now_ms();
   deliveries_.push_back(std::move(d));
+  while (deliveries_.size() > std::max<std::size_t>(settings.max_records, 1)) deliveries_.pop_front();
 }
 
 std::optional<CallbackJob> Context::app_callback(const App& app, std::string plaintext_xml, std::string label) const {
@@ -167,35 +183,41 @@ json Context::save() const {
 
 void Context::restore(const json& saved) {
   if (!saved.is_object()) return;
-  auto array = [&](const char* k) { return saved.contains(k) && saved[k].is_array() ? saved[k] : json::array(); };
-  for (const auto& j : array("deliveries")) {
+  for (const auto& j : array_field(saved, "deliveries")) {
     if (!j.is_object()) continue;
     Delivery d;
-    d.seq = j.value("seq", std::int64_t{0});
-    d.time_ms = j.value("time_ms", std::int64_t{0});
-    d.channel = j.value("channel", "");
-    d.chat_id = j.value("chat_id", "");
-    d.userid = j.value("userid", "");
-    d.msgtype = j.value("msgtype", "");
-    d.message = j.value("message", json::object());
-    d.dropped = j.value("dropped", false);
-    d.from = j.value("from", "");
+    d.seq = int_field(j, "seq").value_or(0);
+    d.time_ms = int_field(j, "time_ms").value_or(0);
+    d.channel = string_field(j, "channel").value_or("");
+    d.chat_id = string_field(j, "chat_id").value_or("");
+    d.userid = string_field(j, "userid").value_or("");
+    d.msgtype = string_field(j, "msgtype").value_or("");
+    d.message = j.contains("message") ? j["message"] : json::object();
+    d.dropped = bool_field(j, "dropped").value_or(false);
+    d.from = string_field(j, "from").value_or("");
     deliveries_.push_back(std::move(d));
   }
-  for (const auto& j : array("media")) {
-    if (!j.is_object() || !j.contains("media_id") || !j["media_id"].is_string()) continue;
-    Media m{j["media_id"].get<std::string>(), j.value("type", ""), j.value("filename", ""),
-            j.value("size", std::size_t{0}), j.value("scope", ""), j.value("created_at", std::int64_t{0})};
-    media[m.media_id] = std::move(m);
+  while (deliveries_.size() > std::max<std::size_t>(settings.max_records, 1)) deliveries_.pop_front();
+  for (const auto& j : array_field(saved, "media")) {
+    auto id = string_field(j, "media_id");
+    if (!id) continue;
+    media[*id] = Media{*id,
+                       string_field(j, "type").value_or(""),
+                       string_field(j, "filename").value_or(""),
+                       static_cast<std::size_t>(std::max<std::int64_t>(0, int_field(j, "size").value_or(0))),
+                       string_field(j, "scope").value_or(""),
+                       int_field(j, "created_at").value_or(0)};
   }
-  for (const auto& j : array("response_codes")) {
-    if (!j.is_object() || !j.contains("code") || !j["code"].is_string()) continue;
-    response_codes[j["code"].get<std::string>()] =
-        ResponseCode{j.value("agent_id", std::int64_t{0}), j.value("userids", std::vector<std::string>{}),
-                     j.value("card_type", ""), j.value("expires_ms", std::int64_t{0}), j.value("used", false)};
+  for (const auto& j : array_field(saved, "response_codes")) {
+    auto code = string_field(j, "code");
+    if (!code) continue;
+    response_codes[*code] = ResponseCode{int_field(j, "agent_id").value_or(0), string_list(j, "userids"),
+                                         string_field(j, "card_type").value_or(""), int_field(j, "expires_ms").value_or(0),
+                                         bool_field(j, "used").value_or(false)};
   }
-  next_seq_ = std::max(next_seq_, saved.value("next_seq", std::int64_t{1}));
-  next_msg_id_ = std::max(next_msg_id_, saved.value("next_msg_id", std::uint64_t{0}));
+  next_seq_ = std::max(next_seq_, int_field(saved, "next_seq").value_or(1));
+  next_msg_id_ = std::max<std::uint64_t>(
+      next_msg_id_, static_cast<std::uint64_t>(std::max<std::int64_t>(0, int_field(saved, "next_msg_id").value_or(0))));
 }
 
 }  // namespace yuer::sandbox

@@ -84,17 +84,14 @@ json join_way_json(const JoinWay& w) {
 
 std::variant<ExternalContactCall, ApiReply> begin_externalcontact_call(const Context& ctx, const ApiRequest& req,
                                                                        const Target& t) {
-  // 43002 "需要POST请求" as the core answers it [UNCERTAIN: from the WeChat global table].
-  if (req.method != "POST") return ctx.error(43002);
-  auto checked = ctx.check_token(t);
-  if (auto* r = std::get_if<ApiReply>(&checked)) return *r;
-  const App* app = std::get<const App*>(checked);
   // Customer-contact APIs from an app not in 客户联系 → 可调用接口的应用: 48002 (reference §11, §8).
-  if (!ctx.fixture.customer_contact_app(app->agent_id)) return ctx.error(48002, "api forbidden");
-  if (req.body.empty()) return ctx.error(44002, "empty post data");
-  auto body = json::parse(req.body, nullptr, false);
-  if (body.is_discarded() || !body.is_object()) return ctx.error(40058, "invalid json. invalid Request Parameter");
-  return ExternalContactCall{app, std::move(body)};
+  auto begun = ctx.begin_app_call(req, t, [&ctx](const App& app) -> std::optional<ApiReply> {
+    if (ctx.fixture.customer_contact_app(app.agent_id)) return std::nullopt;
+    return ctx.error(48002, "api forbidden");
+  });
+  if (auto* r = std::get_if<ApiReply>(&begun)) return *r;
+  auto& call = std::get<Context::AppCall>(begun);
+  return ExternalContactCall{call.app, std::move(call.body)};
 }
 
 bool visible_to(const App& app, std::string_view userid) {
@@ -141,6 +138,35 @@ void CustomerGroupsModule::reset() {
   ctx_.fixture.customer_groups = initial_groups_;
   ctx_.fixture.external_contacts = initial_contacts_;
   ctx_.fixture.join_ways = initial_join_ways_;
+}
+
+json CustomerGroupsModule::save() const {
+  json ways = json::array();
+  for (const auto& w : ctx_.fixture.join_ways) ways.push_back(to_json(w));
+  json groups = json::array(), contacts = json::array(), initial_ways = json::array();
+  for (const auto& g : initial_groups_) groups.push_back(to_json(g));
+  for (const auto& c : initial_contacts_) contacts.push_back(to_json(c));
+  for (const auto& w : initial_join_ways_) initial_ways.push_back(to_json(w));
+  return {{"join_ways", ways},
+          {"initial", {{"customer_groups", groups}, {"external_contacts", contacts}, {"join_ways", initial_ways}}}};
+}
+
+void CustomerGroupsModule::restore(const json& saved) {
+  if (!saved.is_object()) return;
+  if (saved.contains("join_ways") && saved["join_ways"].is_array()) {
+    ctx_.fixture.join_ways.clear();
+    for (const auto& j : saved["join_ways"])
+      if (auto w = join_way_from_json(j); !w.config_id.empty()) ctx_.fixture.join_ways.push_back(std::move(w));
+  }
+  if (!saved.contains("initial") || !saved["initial"].is_object()) return;
+  const json& initial = saved["initial"];
+  initial_groups_.clear();
+  initial_contacts_.clear();
+  initial_join_ways_.clear();
+  for (const auto& j : array_field(initial, "customer_groups")) initial_groups_.push_back(customer_group_from_json(j));
+  for (const auto& j : array_field(initial, "external_contacts"))
+    initial_contacts_.push_back(external_contact_from_json(j));
+  for (const auto& j : array_field(initial, "join_ways")) initial_join_ways_.push_back(join_way_from_json(j));
 }
 
 json CustomerGroupsModule::state() const {

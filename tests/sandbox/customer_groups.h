@@ -59,6 +59,12 @@ class CustomerGroupsModule final : public Module {
   std::optional<ApiReply> control(const ApiRequest& req, const Target& t, const nlohmann::json& body) override;
   void reset() override;
   nlohmann::json state() const override;
+  // --state FILE: groups and contacts travel in the saved fixture; this keeps the join ways (whose
+  // chat lists may outgrow the fixture format: auto-created rooms, dismissed groups), the next room
+  // numbers and QR URLs, and the original groups, contacts and join ways that reset() goes back to.
+  std::string_view name() const override { return "customer_groups"; }
+  nlohmann::json save() const override;
+  void restore(const nlohmann::json& saved) override;
 
  private:
   ApiReply list(const App& app, const nlohmann::json& body);

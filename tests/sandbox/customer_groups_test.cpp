@@ -328,7 +328,7 @@ TEST_CASE("join ways: add, get with qr_code, update, delete and their errcodes",
 // The change_external_chat plaintexts emitted since the last call, decrypted with MsgCrypt.
 std::vector<std::string> take_events(Env& env) {
   std::vector<std::string> out;
-  for (const auto& job : env.sb.take_callbacks()) {
+  for (const auto& job : env.sb().take_callbacks()) {
     CHECK(job.label == "change_external_chat");
     CHECK(job.agent_id == 1000002);  // the only customer-contact app with a callback URL
     CHECK(job.url == "http://127.0.0.1:9/cb");
@@ -537,7 +537,7 @@ TEST_CASE("change_external_chat goes only to customer-contact apps that see the 
   Env env(json{{"apps", apps}});
   auto agents = [&env] {
     std::vector<std::int64_t> out;
-    for (const auto& job : env.sb.take_callbacks()) out.push_back(job.agent_id);
+    for (const auto& job : env.sb().take_callbacks()) out.push_back(job.agent_id);
     return out;
   };
   env.control("/_sandbox/groups/join", {{"chat_id", "wrB1"}});

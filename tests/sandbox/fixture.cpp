@@ -1,5 +1,7 @@
 #include "tests/sandbox/fixture.h"
 
+#include "tests/sandbox/wire.h"
+
 #include <algorithm>
 #include <cctype>
 #include <iterator>
@@ -412,21 +414,9 @@ nlohmann::json fixture_to_json(const Fixture& f) {
   j["customer_contact_agent_ids"] = f.customer_contact_agent_ids;
   j["customer_group_member_cap"] = f.customer_group_member_cap;
   j["external_contacts"] = json::array();
-  for (const auto& c : f.external_contacts)
-    j["external_contacts"].push_back({{"external_userid", c.external_userid}, {"name", c.name}, {"type", c.type},
-                                      {"unionid", c.unionid}, {"follow_users", c.follow_users}});
+  for (const auto& c : f.external_contacts) j["external_contacts"].push_back(to_json(c));
   j["customer_groups"] = json::array();
-  for (const auto& g : f.customer_groups) {
-    json ms = json::array();
-    for (const auto& m : g.members)
-      ms.push_back({{"userid", m.userid},       {"type", m.type},           {"name", m.name},
-                    {"unionid", m.unionid},     {"join_time", m.join_time}, {"join_scene", m.join_scene},
-                    {"invitor", m.invitor},     {"group_nickname", m.group_nickname}, {"state", m.state}});
-    json gj = {{"chat_id", g.chat_id}, {"name", g.name},     {"owner", g.owner}, {"create_time", g.create_time},
-               {"notice", g.notice},   {"admins", g.admins}, {"members", ms}};
-    if (g.member_cap > 0) gj["member_cap"] = g.member_cap;
-    j["customer_groups"].push_back(std::move(gj));
-  }
+  for (const auto& g : f.customer_groups) j["customer_groups"].push_back(to_json(g));
   j["join_ways"] = json::array();
   for (const auto& w : f.join_ways)
     j["join_ways"].push_back({{"config_id", w.config_id},
@@ -441,6 +431,89 @@ nlohmann::json fixture_to_json(const Fixture& f) {
   j["kf_accounts"] = json::array();
   for (const auto& k : f.kf_accounts) j["kf_accounts"].push_back({{"open_kfid", k.open_kfid}, {"name", k.name}});
   return j;
+}
+
+json to_json(const ExternalContact& c) {
+  return {{"external_userid", c.external_userid}, {"name", c.name}, {"type", c.type}, {"unionid", c.unionid},
+          {"follow_users", c.follow_users}};
+}
+
+json to_json(const CustomerGroup& g) {
+  json ms = json::array();
+  for (const auto& m : g.members)
+    ms.push_back({{"userid", m.userid},       {"type", m.type},           {"name", m.name},
+                  {"unionid", m.unionid},     {"join_time", m.join_time}, {"join_scene", m.join_scene},
+                  {"invitor", m.invitor},     {"group_nickname", m.group_nickname}, {"state", m.state}});
+  json gj = {{"chat_id", g.chat_id}, {"name", g.name},     {"owner", g.owner}, {"create_time", g.create_time},
+             {"notice", g.notice},   {"admins", g.admins}, {"members", ms}};
+  if (g.member_cap > 0) gj["member_cap"] = g.member_cap;
+  return gj;
+}
+
+json to_json(const JoinWay& w) {
+  return {{"config_id", w.config_id},
+          {"agent_id", w.agent_id},
+          {"scene", w.scene},
+          {"remark", w.remark},
+          {"auto_create_room", w.auto_create_room},
+          {"room_base_name", w.room_base_name},
+          {"room_base_id", w.room_base_id},
+          {"next_room_id", w.next_room_id},
+          {"chat_id_list", w.chat_id_list},
+          {"state", w.state},
+          {"qr_code", w.qr_code}};
+}
+
+ExternalContact external_contact_from_json(const json& j) {
+  ExternalContact c;
+  c.external_userid = string_field(j, "external_userid").value_or("");
+  c.name = string_field(j, "name").value_or("");
+  c.type = static_cast<int>(int_field(j, "type").value_or(1));
+  c.unionid = string_field(j, "unionid").value_or("");
+  c.follow_users = string_list(j, "follow_users");
+  return c;
+}
+
+CustomerGroup customer_group_from_json(const json& j) {
+  CustomerGroup g;
+  g.chat_id = string_field(j, "chat_id").value_or("");
+  g.name = string_field(j, "name").value_or("");
+  g.owner = string_field(j, "owner").value_or("");
+  g.create_time = int_field(j, "create_time").value_or(0);
+  g.notice = string_field(j, "notice").value_or("");
+  g.admins = string_list(j, "admins");
+  g.member_cap = static_cast<int>(int_field(j, "member_cap").value_or(0));
+  for (const auto& mj : array_field(j, "members")) {
+    CustomerGroupMember m;
+    m.userid = string_field(mj, "userid").value_or("");
+    if (m.userid.empty()) continue;
+    m.type = static_cast<int>(int_field(mj, "type").value_or(2));
+    m.name = string_field(mj, "name").value_or("");
+    m.unionid = string_field(mj, "unionid").value_or("");
+    m.join_time = int_field(mj, "join_time").value_or(0);
+    m.join_scene = static_cast<int>(int_field(mj, "join_scene").value_or(3));
+    m.invitor = string_field(mj, "invitor").value_or("");
+    m.group_nickname = string_field(mj, "group_nickname").value_or("");
+    m.state = string_field(mj, "state").value_or("");
+    g.members.push_back(std::move(m));
+  }
+  return g;
+}
+
+JoinWay join_way_from_json(const json& j) {
+  JoinWay w;
+  w.config_id = string_field(j, "config_id").value_or("");
+  w.agent_id = int_field(j, "agent_id").value_or(0);
+  w.scene = static_cast<int>(int_field(j, "scene").value_or(2));
+  w.remark = string_field(j, "remark").value_or("");
+  w.auto_create_room = static_cast<int>(int_field(j, "auto_create_room").value_or(1));
+  w.room_base_name = string_field(j, "room_base_name").value_or("");
+  w.room_base_id = int_field(j, "room_base_id").value_or(1);
+  w.next_room_id = int_field(j, "next_room_id").value_or(w.room_base_id);
+  w.chat_id_list = string_list(j, "chat_id_list");
+  w.state = string_field(j, "state").value_or("");
+  w.qr_code = string_field(j, "qr_code").value_or("");
+  return w;
 }
 
 }  // namespace yuer::sandbox

@@ -144,4 +144,15 @@ Result<Fixture> load_fixture(const std::string& path);
 // `corp_id` on each app and a top-level `robots` list ({key, name, chat_id, group_name}).
 nlohmann::json fixture_to_json(const Fixture& f);
 
+// One customer group, external contact or join way in the fixture file format (join ways also
+// with agent_id, next_room_id and qr_code), and back WITHOUT the fixture's validation: for saved
+// state (--state), which only the sandbox wrote. The readers never throw; missing or mistyped
+// fields take their defaults.
+nlohmann::json to_json(const CustomerGroup& g);
+nlohmann::json to_json(const ExternalContact& c);
+nlohmann::json to_json(const JoinWay& w);
+CustomerGroup customer_group_from_json(const nlohmann::json& j);
+ExternalContact external_contact_from_json(const nlohmann::json& j);
+JoinWay join_way_from_json(const nlohmann::json& j);
+
 }  // namespace yuer::sandbox

@@ -58,7 +58,12 @@ struct Reject {
 // text.content ≤ 4000 bytes; ≤ 9 attachments of image, link, miniprogram, video, file; link title
 // ≤ 128 B, desc ≤ 512 B, url ≤ 2048 B; miniprogram title ≤ 64 B (reference §8.6, DOC 92135). Over-long
 // fields → 45002 ("content size out of limit", §11/§13.2) [UNCERTAIN: no capture for this API].
-std::optional<Reject> check_content(const json& body, bool& has_content) {
+// Every media_id (image, video, file; a miniprogram's pic_media_id) must be a temporary media of
+// the corp from media/upload, not expired (3 days) and not a robot's upload (§5.3): else 40007
+// "不合法的media_id参数", the global code for an invalid media_id (DOC 90313,
+// https://developer.work.weixin.qq.com/document/path/90313; reference §11 lists 40004–40011 as media
+// problems). Which code add_msg_template itself uses is not captured [UNCERTAIN].
+std::optional<Reject> check_content(const Context& ctx, const json& body, bool& has_content) {
   has_content = false;
   if (body.contains("text")) {
     if (!body["text"].is_object()) return Reject{40058, "text invalid. invalid Request Parameter"};
@@ -79,8 +84,10 @@ std::optional<Reject> check_content(const json& body, bool& has_content) {
       return Reject{40058, type + " missing. invalid Request Parameter"};
     const json& m = a[type];
     auto field = [&](const char* k) { return string_field(m, k).value_or(""); };
+    auto usable = [&](const char* k) { return ctx.media_usable(field(k), "corp"); };
     if (type == "image") {
       if (field("media_id").empty() && field("pic_url").empty()) return Reject{41006, "media_id missing"};
+      if (!field("media_id").empty() && !usable("media_id")) return Reject{40007, "invalid media_id"};
     } else if (type == "link") {
       if (field("title").empty()) return Reject{41016, "title missing"};
       if (field("url").empty()) return Reject{41010, "url missing"};
@@ -91,8 +98,11 @@ std::optional<Reject> check_content(const json& body, bool& has_content) {
       for (const char* k : {"title", "pic_media_id", "appid", "page"})
         if (field(k).empty()) return Reject{40058, std::string("miniprogram.") + k + " missing. invalid Request Parameter"};
       if (field("title").size() > 64) return Reject{45002, "miniprogram.title exceed max length 64"};
+      if (!usable("pic_media_id")) return Reject{40007, "invalid media_id"};
     } else if (field("media_id").empty()) {  // video, file
       return Reject{41006, "media_id missing"};
+    } else if (!usable("media_id")) {
+      return Reject{40007, "invalid media_id"};
     }
     has_content = true;
   }
@@ -178,6 +188,70 @@ json GroupMsgModule::state() const {
             {"received_this_month", received}}}};
 }
 
+json GroupMsgModule::save() const {
+  json tasks = json::array();
+  for (const auto& t : tasks_) {
+    json senders = json::array();
+    for (const auto& s : t.senders) {
+      json targets = json::array();
+      for (const auto& x : s.targets)
+        targets.push_back({{"chat_id", x.chat_id}, {"external_userid", x.external_userid}, {"status", x.status},
+                           {"send_time", x.send_time}});
+      senders.push_back({{"userid", s.userid}, {"state", s.state}, {"send_time", s.send_time}, {"targets", targets}});
+    }
+    tasks.push_back({{"msgid", t.msgid},
+                     {"agent_id", t.agent_id},
+                     {"chat_type", t.chat_type},
+                     {"create_time", t.create_time},
+                     {"text", t.text},
+                     {"attachments", t.attachments},
+                     {"senders", senders},
+                     {"cancelled", t.cancelled},
+                     {"reminds_ms", t.reminds_ms},
+                     {"reminds_total", t.reminds_total}});
+  }
+  json received = json::array();
+  for (const auto& [key, months] : received_)
+    for (const auto& [month, count] : months) received.push_back({{"target", key}, {"month", month}, {"count", count}});
+  return {{"tasks", tasks}, {"received", received}};
+}
+
+void GroupMsgModule::restore(const json& saved) {
+  for (const auto& j : array_field(saved, "tasks")) {
+    GroupMsgTask t;
+    t.msgid = string_field(j, "msgid").value_or("");
+    if (t.msgid.empty()) continue;
+    t.agent_id = int_field(j, "agent_id").value_or(0);
+    t.chat_type = string_field(j, "chat_type").value_or("single");
+    t.create_time = int_field(j, "create_time").value_or(0);
+    t.text = j.contains("text") && j["text"].is_object() ? j["text"] : json();
+    t.attachments = array_field(j, "attachments");
+    for (const auto& sj : array_field(j, "senders")) {
+      GroupMsgSender s;
+      s.userid = string_field(sj, "userid").value_or("");
+      s.state = string_field(sj, "state").value_or("pending");
+      s.send_time = int_field(sj, "send_time").value_or(0);
+      for (const auto& xj : array_field(sj, "targets"))
+        s.targets.push_back(GroupMsgTarget{string_field(xj, "chat_id").value_or(""),
+                                           string_field(xj, "external_userid").value_or(""),
+                                           static_cast<int>(int_field(xj, "status").value_or(0)),
+                                           int_field(xj, "send_time").value_or(0)});
+      if (!s.userid.empty()) t.senders.push_back(std::move(s));
+    }
+    t.cancelled = bool_field(j, "cancelled").value_or(false);
+    for (const auto& r : array_field(j, "reminds_ms"))
+      if (r.is_number_integer()) t.reminds_ms.push_back(r.get<std::int64_t>());
+    t.reminds_total = static_cast<int>(int_field(j, "reminds_total").value_or(0));
+    tasks_.push_back(std::move(t));
+  }
+  for (const auto& r : array_field(saved, "received")) {
+    auto key = string_field(r, "target");
+    auto month = int_field(r, "month");
+    auto count = int_field(r, "count");
+    if (key && month && count) received_[*key][static_cast<int>(*month)] = static_cast<int>(*count);
+  }
+}
+
 std::optional<ApiReply> GroupMsgModule::api(const ApiRequest& req, const Target& t, RequestRecord& rec) {
   if (t.path.rfind(kExternal, 0) != 0) return std::nullopt;
   const std::string name = t.path.substr(kExternal.size());
@@ -200,7 +274,7 @@ ApiReply GroupMsgModule::add_msg_template(const App& app, const json& body, Requ
   if (chat_type != "single" && chat_type != "group")
     return ctx_.error(40058, "chat_type invalid. invalid Request Parameter");
   bool has_content = false;
-  if (auto bad = check_content(body, has_content)) return ctx_.error(bad->errcode, bad->detail);
+  if (auto bad = check_content(ctx_, body, has_content)) return ctx_.error(bad->errcode, bad->detail);
   // Neither text nor attachments [UNCERTAIN errcode: 44004 empty content].
   if (!has_content) return ctx_.error(44004, "text.content and attachments are empty");
   std::string sender = string_field(body, "sender").value_or("");

@@ -65,6 +65,10 @@ class GroupMsgModule final : public Module {
   std::optional<ApiReply> control(const ApiRequest& req, const Target& t, const nlohmann::json& body) override;
   void reset() override;
   nlohmann::json state() const override;
+  // --state FILE: every task (senders, targets, statuses, reminders) and the monthly counts.
+  std::string_view name() const override { return "group_msg"; }
+  nlohmann::json save() const override;
+  void restore(const nlohmann::json& saved) override;
 
  private:
   ApiReply add_msg_template(const App& app, const nlohmann::json& body, RequestRecord& rec);

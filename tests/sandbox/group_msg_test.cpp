@@ -32,7 +32,7 @@ json text_task(const std::string& content, const json& more = json::object()) {
 
 std::vector<Delivery> groupmsg_deliveries(const Env& env, const std::string& chat_id = {}) {
   std::vector<Delivery> out;
-  for (const auto& d : env.sb.deliveries())
+  for (const auto& d : env.sb().deliveries())
     if (d.channel == "groupmsg" && (chat_id.empty() || d.chat_id == chat_id)) out.push_back(d);
   return out;
 }
@@ -62,7 +62,9 @@ TEST_CASE("group_msg months are Asia/Shanghai calendar months", "[sandbox][group
 TEST_CASE("add_msg_template validates type, sender, content and attachments", "[sandbox][group_msg]") {
   Env env;
   auto att = [](const json& a) { return json::array({a}); };
-  const json img = {{"msgtype", "image"}, {"image", {{"media_id", "MEDIA"}}}};
+  const std::string image_id = env.upload_media("cc-secret", "image", "课.png", std::string("\x89PNG\r\n\x1a\n0000", 12));
+  const std::string file_id = env.upload_media("cc-secret", "file", "喂养指南.pdf", "%PDF-1.4 guide");
+  const json img = {{"msgtype", "image"}, {"image", {{"media_id", image_id}}}};
   const json link = {{"msgtype", "link"}, {"link", {{"title", "育儿课"}, {"url", "https://example.com"}}}};
   struct Case {
     const char* label;
@@ -96,16 +98,34 @@ TEST_CASE("add_msg_template validates type, sender, content and attachments", "[
        "cc-secret", 45002},
       {"miniprogram without page",
        text_task("x", {{"attachments", att({{"msgtype", "miniprogram"},
-                                            {"miniprogram", {{"title", "t"}, {"pic_media_id", "p"}, {"appid", "wx1"}}}})}}),
+                                            {"miniprogram", {{"title", "t"}, {"pic_media_id", image_id}, {"appid", "wx1"}}}})}}),
        "cc-secret", 40058},
       {"miniprogram title 65 bytes",
        text_task("x", {{"attachments", att({{"msgtype", "miniprogram"},
-                                            {"miniprogram", {{"title", std::string(65, 't')}, {"pic_media_id", "p"},
+                                            {"miniprogram", {{"title", std::string(65, 't')}, {"pic_media_id", image_id},
                                                              {"appid", "wx1"}, {"page", "/p"}}}})}}),
        "cc-secret", 45002},
       {"video without media", text_task("x", {{"attachments", att({{"msgtype", "video"}, {"video", json::object()}})}}),
        "cc-secret", 41006},
-      {"file", text_task("x", {{"attachments", att({{"msgtype", "file"}, {"file", {{"media_id", "f"}}}})}}), "cc-secret", 0},
+      {"file", text_task("x", {{"attachments", att({{"msgtype", "file"}, {"file", {{"media_id", file_id}}}})}}), "cc-secret", 0},
+      // media_ids must come from media/upload: 40007 (DOC 90313) for one that does not.
+      {"image, unknown media_id", text_task("x", {{"attachments", att({{"msgtype", "image"}, {"image", {{"media_id", "MEDIA"}}}})}}),
+       "cc-secret", 40007},
+      {"file, unknown media_id", text_task("x", {{"attachments", att({{"msgtype", "file"}, {"file", {{"media_id", "f"}}}})}}),
+       "cc-secret", 40007},
+      {"video, unknown media_id", text_task("x", {{"attachments", att({{"msgtype", "video"}, {"video", {{"media_id", "v"}}}})}}),
+       "cc-secret", 40007},
+      {"miniprogram, unknown pic_media_id",
+       text_task("x", {{"attachments", att({{"msgtype", "miniprogram"},
+                                            {"miniprogram", {{"title", "t"}, {"pic_media_id", "p"}, {"appid", "wx1"},
+                                                             {"page", "/p"}}}})}}),
+       "cc-secret", 40007},
+      {"miniprogram", text_task("x", {{"attachments", att({{"msgtype", "miniprogram"},
+                                                           {"miniprogram", {{"title", "t"}, {"pic_media_id", image_id},
+                                                                            {"appid", "wx1"}, {"page", "/p"}}}})}}),
+       "cc-secret", 0},
+      {"one bad among good", text_task("x", {{"attachments", json::array({img, {{"msgtype", "file"}, {"file", {{"media_id", "nope"}}}}})}}),
+       "cc-secret", 40007},
       {"bad chat_type", text_task("x", {{"chat_type", "moments"}}), "cc-secret", 40058},
       {"group without sender", {{"chat_type", "group"}, {"text", {{"content", "x"}}}}, "cc-secret", 40058},
       {"unknown sender", text_task("x", {{"sender", "Zed"}}), "cc-secret", 40003},
@@ -128,6 +148,27 @@ TEST_CASE("add_msg_template validates type, sender, content and attachments", "[
   }
   // Nothing reaches a group before the owner confirms.
   CHECK(groupmsg_deliveries(env).empty());
+}
+
+TEST_CASE("add_msg_template refuses attachment media that expired or belongs to a robot", "[sandbox][group_msg]") {
+  const json robot_group = {{"chat_id", "wrmgmt"}, {"owner", "Alice"}, {"members", {"Alice", "Bob"}},
+                            {"robots", json::array({{{"key", "robot-key"}}})}};
+  Env env(json{{"internal_groups", json::array({robot_group})}});
+  auto file_task = [](const std::string& media_id) {
+    return text_task("x", {{"attachments", json::array({{{"msgtype", "file"}, {"file", {{"media_id", media_id}}}}})}});
+  };
+  const std::string app_media = env.upload_media("cc-secret", "file", "a.txt", "hello world");
+  // A robot's upload (webhook/upload_media) serves only that robot (§3.3), not add_msg_template.
+  auto robot = testing::parse(env.sb().handle({"POST", "/cgi-bin/webhook/upload_media?key=robot-key&type=file",
+                                      testing::multipart("media", "b.txt", "robot file"), testing::multipart_type()}));
+  REQUIRE(robot["errcode"] == 0);
+  CHECK(env.call("add_msg_template", file_task(robot["media_id"].get<std::string>()))["errcode"] == 40007);
+  CHECK(env.call("add_msg_template", file_task(app_media))["errcode"] == 0);
+  // Temporary media lives 3 days (§5.3).
+  env.base.advance(std::chrono::hours(72) - std::chrono::seconds(1));
+  CHECK(env.call("add_msg_template", file_task(app_media))["errcode"] == 0);
+  env.base.advance(std::chrono::seconds(1));
+  CHECK(env.call("add_msg_template", file_task(app_media))["errcode"] == 40007);
 }
 
 TEST_CASE("add_msg_template lists chats and customers it cannot send to in fail_list", "[sandbox][group_msg]") {

@@ -1,11 +1,12 @@
-// Shared by customer_groups_test.cpp and group_msg_test.cpp: a small corp with customer groups, a
-// Sandbox on a ManualClock, helpers to call externalcontact endpoints, and decryption of emitted
-// callbacks with the project's MsgCrypt (the official-vector-checked crypto).
+// Shared by customer_groups_test.cpp, group_msg_test.cpp and state_restore_test.cpp: a small corp with
+// customer groups, its Env (testing::SandboxEnv plus externalcontact calls), and decryption of
+// emitted callbacks with the project's MsgCrypt (the official-vector-checked crypto).
 #pragma once
 
 #include "adapters/wecom/crypto.h"
 #include "tests/sandbox/callbacks.h"
 #include "tests/sandbox/sandbox.h"
+#include "tests/sandbox/test_support.h"
 
 #include <catch2/catch.hpp>
 #include <pugixml.hpp>
@@ -62,29 +63,15 @@ inline std::string groups_fixture(const std::string& callback_url = "http://127.
   return f.dump();
 }
 
-struct Env {
+struct Env : testing::SandboxEnv {
   explicit Env(const json& extra = json::object(), std::int64_t unix_s = 1'700'000'000)
-      : base(unix_s), sb(parse_fixture(groups_fixture("http://127.0.0.1:9/cb", extra)).value(), base) {}
-  ManualClock base;
-  Sandbox sb;
+      : SandboxEnv(groups_fixture("http://127.0.0.1:9/cb", extra), {}, unix_s) {}
 
-  ApiReply get(const std::string& target) { return sb.handle({"GET", target, ""}); }
-  ApiReply post(const std::string& target, const std::string& body) { return sb.handle({"POST", target, body}); }
-  std::string token(const std::string& secret = "cc-secret") {
-    auto r = json::parse(get("/cgi-bin/gettoken?corpid=wwgrp0001&corpsecret=" + secret).body);
-    return r.at("access_token").get<std::string>();
-  }
+  std::string token(const std::string& secret = "cc-secret") { return SandboxEnv::token(secret); }
   // POST /cgi-bin/externalcontact/<path> with a token of the app holding `secret`.
   json call(const std::string& path, const json& body, const std::string& secret = "cc-secret") {
-    return json::parse(post("/cgi-bin/externalcontact/" + path + "?access_token=" + token(secret), body.dump()).body);
+    return post_json("/cgi-bin/externalcontact/" + path + "?access_token=" + token(secret), body);
   }
-  // A control call; the reply's JSON body (status in *status).
-  json control(const std::string& path, const json& body, unsigned* status = nullptr) {
-    ApiReply r = post(path, body.dump());
-    if (status) *status = r.status;
-    return json::parse(r.body);
-  }
-  json state() { return json::parse(get("/_sandbox/state").body); }
 };
 
 // Decrypts a callback job's envelope as the daemon would: sign it like WeCom, parse the XML

@@ -656,6 +656,90 @@ json KfModule::state() const {
             {"empty_pages_pending", empty_pages_}}}};
 }
 
+json KfModule::save() const {
+  json log = json::array();
+  for (const auto& it : log_) log.push_back({{"time_ms", it.time_ms}, {"open_kfid", it.open_kfid}, {"wire", it.wire}});
+  json cursors = json::object();
+  for (const auto& [c, pos] : cursors_) cursors[c] = pos;
+  json tokens = json::array();
+  for (const auto& [tok, st] : sync_tokens_)
+    tokens.push_back({{"token", tok}, {"open_kfid", st.open_kfid}, {"expires_ms", st.expires_ms}});
+  json sessions = json::array();
+  for (const auto& [key, s] : sessions_) {
+    json j = {{"open_kfid", key.first},
+              {"external_userid", key.second},
+              {"last_customer_ms", s.last_customer_ms},
+              {"sends", s.sends},
+              {"service_state", s.service_state},
+              {"servicer_userid", s.servicer_userid},
+              {"last_welcome_ms", s.last_welcome_ms},
+              {"last_sent_msgid", s.last_sent_msgid},
+              {"menu_items", s.menu_items},
+              {"conversation", s.conversation}};
+    if (s.fail_next) j["fail_next"] = *s.fail_next;
+    sessions.push_back(std::move(j));
+  }
+  json msgids = json::object();
+  for (const auto& [kfid, ids] : msgids_) msgids[kfid] = ids;
+  json codes = json::array();
+  for (const auto& [code, wc] : welcome_codes_)
+    codes.push_back({{"code", code}, {"open_kfid", wc.open_kfid}, {"external_userid", wc.external_userid},
+                     {"expires_ms", wc.expires_ms}, {"used", wc.used}});
+  json ways = json::array();
+  for (const auto& [enc, way] : contact_ways_)
+    ways.push_back({{"enc_scene", enc}, {"open_kfid", way.first}, {"scene", way.second}});
+  json users = json::object();
+  for (const auto& [id, name] : generated_users_) users[id] = name;
+  return {{"log", log},           {"cursors", cursors},   {"sync_tokens", tokens}, {"sessions", sessions},
+          {"msgids", msgids},     {"welcome_codes", codes}, {"contact_ways", ways}, {"generated_users", users},
+          {"empty_pages", empty_pages_}};
+}
+
+void KfModule::restore(const json& saved) {
+  if (!saved.is_object()) return;
+  for (const auto& j : array_field(saved, "log"))
+    if (j.is_object() && j.contains("wire") && j["wire"].is_object())
+      log_.push_back(Item{int_field(j, "time_ms").value_or(0), string_field(j, "open_kfid").value_or(""), j["wire"]});
+  if (saved.contains("cursors") && saved["cursors"].is_object())
+    for (const auto& [c, pos] : saved["cursors"].items())
+      if (pos.is_number_unsigned()) cursors_[c] = pos.get<std::size_t>();
+  for (const auto& j : array_field(saved, "sync_tokens"))
+    if (auto tok = string_field(j, "token"))
+      sync_tokens_[*tok] = SyncToken{string_field(j, "open_kfid").value_or(""), int_field(j, "expires_ms").value_or(0)};
+  for (const auto& j : array_field(saved, "sessions")) {
+    auto kfid = string_field(j, "open_kfid");
+    auto user = string_field(j, "external_userid");
+    if (!kfid || !user) continue;
+    Session s;
+    s.last_customer_ms = int_field(j, "last_customer_ms").value_or(-1);
+    s.sends = static_cast<int>(int_field(j, "sends").value_or(0));
+    s.service_state = static_cast<int>(int_field(j, "service_state").value_or(0));
+    s.servicer_userid = string_field(j, "servicer_userid").value_or("");
+    s.last_welcome_ms = int_field(j, "last_welcome_ms").value_or(-1);
+    s.last_sent_msgid = string_field(j, "last_sent_msgid").value_or("");
+    if (auto f = int_field(j, "fail_next")) s.fail_next = static_cast<int>(*f);
+    s.menu_items = array_field(j, "menu_items");
+    for (const auto& m : array_field(j, "conversation")) s.conversation.push_back(m);
+    sessions_[{*kfid, *user}] = std::move(s);
+  }
+  if (saved.contains("msgids") && saved["msgids"].is_object())
+    for (const auto& [kfid, ids] : saved["msgids"].items())
+      for (const auto& id : ids.is_array() ? ids : json::array())
+        if (id.is_string()) msgids_[kfid].insert(id.get<std::string>());
+  for (const auto& j : array_field(saved, "welcome_codes"))
+    if (auto code = string_field(j, "code"))
+      welcome_codes_[*code] = WelcomeCode{string_field(j, "open_kfid").value_or(""),
+                                          string_field(j, "external_userid").value_or(""),
+                                          int_field(j, "expires_ms").value_or(0), bool_field(j, "used").value_or(false)};
+  for (const auto& j : array_field(saved, "contact_ways"))
+    if (auto enc = string_field(j, "enc_scene"))
+      contact_ways_[*enc] = {string_field(j, "open_kfid").value_or(""), string_field(j, "scene").value_or("")};
+  if (saved.contains("generated_users") && saved["generated_users"].is_object())
+    for (const auto& [id, name] : saved["generated_users"].items())
+      if (name.is_string()) generated_users_[id] = name.get<std::string>();
+  empty_pages_ = static_cast<int>(std::clamp<std::int64_t>(int_field(saved, "empty_pages").value_or(0), 0, 1000));
+}
+
 void KfModule::reset() {
   log_.clear();
   cursors_.clear();

@@ -37,6 +37,11 @@ class KfModule final : public Module {
   std::optional<ApiReply> control(const ApiRequest& req, const Target& t, const nlohmann::json& body) override;
   void reset() override;
   nlohmann::json state() const override;
+  // --state FILE: the message log, issued cursors and sync tokens, every conversation (48 h window,
+  // sends left, menus), used msgids, welcome codes, contact-way scenes and generated parents.
+  std::string_view name() const override { return "kf"; }
+  nlohmann::json save() const override;
+  void restore(const nlohmann::json& saved) override;
 
  private:
   struct Item {  // one entry of sync_msg's msg_list

@@ -5,6 +5,7 @@
 #include "adapters/wecom/crypto.h"
 #include "tests/sandbox/callbacks.h"
 #include "tests/sandbox/sandbox.h"
+#include "tests/sandbox/test_support.h"
 
 #include <catch2/catch.hpp>
 
@@ -37,22 +38,15 @@ Settings long_tokens() {
   return s;
 }
 
-struct Env {
-  ManualClock base{1'700'000'000};
-  Sandbox sb{parse_fixture(kFixture).value(), base, long_tokens()};
+struct Env : testing::SandboxEnv {
   std::string tok;
 
-  Env() {
-    auto r = json::parse(sb.handle({"GET", "/cgi-bin/gettoken?corpid=wwkf0001&corpsecret=kf-secret", ""}).body);
-    tok = r.at("access_token").get<std::string>();
-  }
+  Env() : SandboxEnv(kFixture, long_tokens()) { tok = token("kf-secret"); }
   json call(const std::string& path, const json& body) {
-    return json::parse(sb.handle({"POST", "/cgi-bin/kf/" + path + "?access_token=" + tok, body.dump()}).body);
+    return post_json("/cgi-bin/kf/" + path + "?access_token=" + tok, body);
   }
   int code(const std::string& path, const json& body) { return call(path, body).at("errcode").get<int>(); }
-  ApiReply control(const std::string& path, const json& body) {
-    return sb.handle({"POST", "/_sandbox/kf/" + path, body.dump()});
-  }
+  ApiReply control(const std::string& path, const json& body) { return post("/_sandbox/kf/" + path, body.dump()); }
   json write(const json& body) {
     auto r = control("write", body);
     REQUIRE(r.status == 200);
@@ -93,22 +87,22 @@ TEST_CASE("kf account/list pages with offset and limit", "[sandbox][kf]") {
     }
   }
   // The old documentation's GET without a body still answers.
-  auto g = json::parse(env.sb.handle({"GET", "/cgi-bin/kf/account/list?access_token=" + env.tok, ""}).body);
+  auto g = json::parse(env.sb().handle({"GET", "/cgi-bin/kf/account/list?access_token=" + env.tok, ""}).body);
   CHECK(g["account_list"].size() == 3);
 }
 
 TEST_CASE("kf APIs check the token and the kf app", "[sandbox][kf]") {
   Env env;
-  auto other = json::parse(env.sb.handle({"GET", "/cgi-bin/gettoken?corpid=wwkf0001&corpsecret=other-secret", ""}).body);
+  auto other = json::parse(env.sb().handle({"GET", "/cgi-bin/gettoken?corpid=wwkf0001&corpsecret=other-secret", ""}).body);
   const std::string body = json{{"offset", 0}}.dump();
-  CHECK(env.sb.handle({"POST", "/cgi-bin/kf/account/list", body}).errcode == 41001);
-  CHECK(env.sb.handle({"POST", "/cgi-bin/kf/account/list?access_token=nope", body}).errcode == 40014);
+  CHECK(env.sb().handle({"POST", "/cgi-bin/kf/account/list", body}).errcode == 41001);
+  CHECK(env.sb().handle({"POST", "/cgi-bin/kf/account/list?access_token=nope", body}).errcode == 40014);
   // Only the app configured for 微信客服 may call (fixture "kf": {"agent_id"}).
-  CHECK(env.sb.handle({"POST", "/cgi-bin/kf/account/list?access_token=" + other["access_token"].get<std::string>(), body})
+  CHECK(env.sb().handle({"POST", "/cgi-bin/kf/account/list?access_token=" + other["access_token"].get<std::string>(), body})
             .errcode == 48002);
-  CHECK(env.sb.handle({"GET", "/cgi-bin/kf/sync_msg?access_token=" + env.tok, ""}).errcode == 43002);
-  CHECK(env.sb.handle({"POST", "/cgi-bin/kf/sync_msg?access_token=" + env.tok, ""}).errcode == 44002);
-  CHECK(env.sb.handle({"POST", "/cgi-bin/kf/sync_msg?access_token=" + env.tok, "{"}).errcode == 40058);
+  CHECK(env.sb().handle({"GET", "/cgi-bin/kf/sync_msg?access_token=" + env.tok, ""}).errcode == 43002);
+  CHECK(env.sb().handle({"POST", "/cgi-bin/kf/sync_msg?access_token=" + env.tok, ""}).errcode == 44002);
+  CHECK(env.sb().handle({"POST", "/cgi-bin/kf/sync_msg?access_token=" + env.tok, "{"}).errcode == 40058);
 }
 
 TEST_CASE("kf add_contact_way validates the scene and returns a kf link", "[sandbox][kf]") {
@@ -143,7 +137,7 @@ TEST_CASE("kf add_contact_way validates the scene and returns a kf link", "[sand
 TEST_CASE("kf doorbell callback decrypts with the app's key and carries a sync token", "[sandbox][kf][callbacks]") {
   Env env;
   auto w = env.write({{"open_kfid", "wkA"}, {"external_userid", "wmParent1"}, {"text", "老师好"}});
-  auto jobs = env.sb.take_callbacks();
+  auto jobs = env.sb().take_callbacks();
   REQUIRE(jobs.size() == 1);
   const auto& job = jobs[0];
   CHECK(job.kind == CallbackJob::Kind::kMessage);
@@ -317,7 +311,7 @@ TEST_CASE("kf send_msg: 48-hour window and 5 messages per customer message", "[s
       }
     }
   }
-  auto ds = env.sb.deliveries();
+  auto ds = env.sb().deliveries();
   REQUIRE(ds.size() == accepted);
   CHECK(ds[0].channel == "kf");
   CHECK(ds[0].userid == "wmP");
@@ -405,7 +399,7 @@ TEST_CASE("kf send_msg returns the given msgid and refuses a duplicate", "[sandb
   CHECK(r["errcode"] == 0);
   CHECK(r["msgid"] == "reply-1");
   CHECK(env.code("send_msg", body) == 40058);
-  CHECK(env.sb.deliveries().size() == 1);
+  CHECK(env.sb().deliveries().size() == 1);
 }
 
 TEST_CASE("kf menu click arrives as the parent's text with menu_id and reopens the allowance", "[sandbox][kf]") {
@@ -451,7 +445,7 @@ TEST_CASE("kf enter_session gives a welcome code usable once within 20 s", "[san
   CHECK(env.code("send_msg_on_event", welcome) == 0);
   CHECK(env.code("send_msg_on_event", welcome) == 40058);  // once only
   CHECK(env.code("send_msg_on_event", {{"code", "unknown"}, {"msgtype", "text"}, {"text", {{"content", "x"}}}}) == 40058);
-  auto ds = env.sb.deliveries();
+  auto ds = env.sb().deliveries();
   REQUIRE(ds.size() == 1);
   CHECK(ds[0].userid == "wmNew");
   CHECK(ds[0].message["content"] == "欢迎");
@@ -489,13 +483,13 @@ TEST_CASE("kf msg_send_fail: accepted sends that never reach the parent", "[sand
   auto first = env.write({{"external_userid", "wmP"}, {"text", "hi"}});
   auto cursor = env.call("sync_msg", json::object())["next_cursor"];
   REQUIRE(env.control("fail", {{"external_userid", "wmP"}, {"fail_type", 10}, {"next", true}}).status == 200);
-  env.sb.take_callbacks();
+  env.sb().take_callbacks();
   auto r = env.send_text("wmP", "问卷");
   REQUIRE(r["errcode"] == 0);  // success means accepted, not delivered
-  auto ds = env.sb.deliveries();
+  auto ds = env.sb().deliveries();
   REQUIRE(ds.size() == 1);
   CHECK(ds[0].dropped);
-  CHECK(env.sb.take_callbacks().size() == 1);  // the doorbell for the event
+  CHECK(env.sb().take_callbacks().size() == 1);  // the doorbell for the event
   auto s = env.call("sync_msg", {{"cursor", cursor}});
   REQUIRE(s["msg_list"].size() == 1);
   const auto& ev = s["msg_list"][0];
@@ -506,7 +500,7 @@ TEST_CASE("kf msg_send_fail: accepted sends that never reach the parent", "[sand
   CHECK(ev["event"]["external_userid"] == "wmP");
   // The next send goes through again; a failure can also be raised for the last message.
   REQUIRE(env.send_text("wmP", "again")["errcode"] == 0);
-  CHECK(!env.sb.deliveries().back().dropped);
+  CHECK(!env.sb().deliveries().back().dropped);
   auto f = json::parse(env.control("fail", {{"external_userid", "wmP"}, {"fail_type", 4}}).body);
   CHECK(f["fail_msgid"] == env.call("sync_msg", {{"cursor", s["next_cursor"]}})["msg_list"][0]["event"]["fail_msgid"]);
 }
@@ -515,7 +509,7 @@ TEST_CASE("kf state lists conversations and reset forgets them", "[sandbox][kf][
   Env env;
   env.write({{"external_userid", "wmP"}, {"text", "hi"}});
   REQUIRE(env.send_text("wmP", "你好")["errcode"] == 0);
-  auto st = json::parse(env.sb.handle({"GET", "/_sandbox/state", ""}).body);
+  auto st = json::parse(env.sb().handle({"GET", "/_sandbox/state", ""}).body);
   REQUIRE(st["kf"]["conversations"].size() == 1);
   const auto& conv = st["kf"]["conversations"][0];
   CHECK(conv["external_userid"] == "wmP");
@@ -523,11 +517,11 @@ TEST_CASE("kf state lists conversations and reset forgets them", "[sandbox][kf][
   REQUIRE(conv["messages"].size() == 2);
   CHECK(conv["messages"][0]["dir"] == "in");
   CHECK(conv["messages"][1]["dir"] == "out");
-  auto one = env.sb.handle({"GET", "/_sandbox/kf/conversation?open_kfid=wkA&external_userid=wmP", ""});
+  auto one = env.sb().handle({"GET", "/_sandbox/kf/conversation?open_kfid=wkA&external_userid=wmP", ""});
   CHECK(one.status == 200);
-  CHECK(env.sb.handle({"GET", "/_sandbox/kf/conversation?external_userid=nobody", ""}).status == 404);
-  env.sb.handle({"POST", "/_sandbox/reset", ""});
-  st = json::parse(env.sb.handle({"GET", "/_sandbox/state", ""}).body);
+  CHECK(env.sb().handle({"GET", "/_sandbox/kf/conversation?external_userid=nobody", ""}).status == 404);
+  env.sb().handle({"POST", "/_sandbox/reset", ""});
+  st = json::parse(env.sb().handle({"GET", "/_sandbox/state", ""}).body);
   CHECK(st["kf"]["conversations"].empty());
 }
 

@@ -1,5 +1,5 @@
 // wecom-sandbox: the WeCom emulator as a process (PRODUCT.md "Interfaces").
-//   wecom-sandbox --listen HOST:PORT [--fixture FILE] [--callback-url URL] [--state FILE]
+//   wecom-sandbox --listen HOST:PORT [--fixture FILE] [--callback-url URL] [--state FILE] [--max-records N]
 // Prints "wecom-sandbox listening on http://HOST:PORT" once it accepts; SIGINT/SIGTERM stop it.
 // Exit codes: 0 stopped by a signal, 1 runtime failure (cannot bind), 2 usage or fixture error.
 #include "daemon/base/clock.h"
@@ -33,6 +33,7 @@ int main(int argc, char** argv) {
   int retry_delay_ms = 1000;
   std::string state_path;
   int state_interval_s = 10;
+  std::size_t max_records = 100'000;
   cli.add_option("--listen", listen, "HOST:PORT to listen on (port 0 picks a free port)");
   cli.add_option("--fixture", fixture_path, "fixture JSON (default: the demo county)");
   cli.add_option("--callback-url", callback_url, "callback URL for apps whose fixture entry has none");
@@ -45,6 +46,9 @@ int main(int argc, char** argv) {
   cli.add_option("--state", state_path,
                  "keep the state in this JSON file: resumed from it at start when it exists, saved while running and at stop");
   cli.add_option("--state-interval-s", state_interval_s, "save the state this often")->check(CLI::Range(1, 3600));
+  cli.add_option("--max-records", max_records,
+                 "keep the newest N requests, messages and callbacks each in the record (older ones are dropped)")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{100'000'000}));
   try {
     cli.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -80,6 +84,7 @@ int main(int argc, char** argv) {
   settings.callback.timeout = std::chrono::milliseconds(callback_timeout_ms);
   settings.callback.retry_delay = std::chrono::milliseconds(retry_delay_ms);
   settings.callback_url_override = callback_url;
+  settings.max_records = max_records;
 
   SystemClock clock;
   sandbox::Sandbox sb(std::move(*fixture), clock, settings);

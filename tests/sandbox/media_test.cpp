@@ -1,5 +1,6 @@
 // Uploads (webhook/upload_media, media/upload) and the media_id rules of the send endpoints.
 #include "tests/sandbox/sandbox.h"
+#include "tests/sandbox/test_support.h"
 
 #include <catch2/catch.hpp>
 
@@ -18,31 +19,22 @@ const char* kFixture = R"({
   ]
 })";
 
-const std::string kBoundary = "----yuerBoundary7MA4YWxk";
+using testing::errcode_of;
+using testing::kBoundary;
+using testing::parse;
 
 std::string form(const std::string& name, const std::string& filename, const std::string& data) {
-  return "--" + kBoundary + "\r\nContent-Disposition: form-data; name=\"" + name + "\"; filename=\"" + filename +
-         "\"; filelength=" + std::to_string(data.size()) + "\r\nContent-Type: application/octet-stream\r\n\r\n" +
-         data + "\r\n--" + kBoundary + "--\r\n";
+  return testing::multipart(name, filename, data);
 }
 
-struct Env {
-  ManualClock base{1'700'000'000};
-  Sandbox sb{parse_fixture(kFixture).value(), base};
-
+struct Env : testing::SandboxEnv {
+  Env() : SandboxEnv(kFixture) {}
   ApiReply upload(const std::string& target, const std::string& body,
-                  const std::string& content_type = "multipart/form-data; boundary=" + kBoundary) {
-    return sb.handle({"POST", target, body, content_type});
+                  const std::string& content_type = testing::multipart_type()) {
+    return sb().handle({"POST", target, body, content_type});
   }
-  ApiReply post(const std::string& target, const std::string& body) { return sb.handle({"POST", target, body}); }
-  std::string token() {
-    auto r = sb.handle({"GET", "/cgi-bin/gettoken?corpid=wwmedia001&corpsecret=s1", ""});
-    return json::parse(r.body).at("access_token").get<std::string>();
-  }
+  std::string token() { return SandboxEnv::token("s1"); }
 };
-
-json parse(const ApiReply& r) { return json::parse(r.body); }
-int errcode_of(const ApiReply& r) { return parse(r).at("errcode").get<int>(); }
 
 std::string file_msg(const std::string& media_id) {
   return json{{"msgtype", "file"}, {"file", {{"media_id", media_id}}}}.dump();
@@ -74,14 +66,14 @@ TEST_CASE("sandbox webhook media_id works only for the robot that uploaded it, f
   CHECK(errcode_of(env.post("/cgi-bin/webhook/send?key=key-a", file_msg(id))) == 0);
   CHECK(errcode_of(env.post("/cgi-bin/webhook/send?key=key-b", file_msg(id))) == 40007);
   CHECK(errcode_of(env.post("/cgi-bin/webhook/send?key=key-a", file_msg("made-up"))) == 40007);
-  auto sent = env.sb.deliveries();
+  auto sent = env.sb().deliveries();
   REQUIRE(sent.size() == 1);
   CHECK(sent[0].msgtype == "file");
   CHECK(sent[0].message["media_id"] == id);
 
-  env.sb.clock().advance(72h - 1s);
+  env.sb().clock().advance(72h - 1s);
   CHECK(errcode_of(env.post("/cgi-bin/webhook/send?key=key-a", file_msg(id))) == 0);
-  env.sb.clock().advance(1s);
+  env.sb().clock().advance(1s);
   CHECK(errcode_of(env.post("/cgi-bin/webhook/send?key=key-a", file_msg(id))) == 40007);
 }
 
@@ -113,9 +105,9 @@ TEST_CASE("sandbox upload errors use WeCom's global codes", "[sandbox][media]") 
     CAPTURE(c.name);
     CHECK(errcode_of(env.upload(c.target, c.body, c.content_type)) == c.errcode);
   }
-  CHECK(errcode_of(env.sb.handle({"GET", "/cgi-bin/webhook/upload_media?key=key-a&type=file", ""})) == 43002);
+  CHECK(errcode_of(env.sb().handle({"GET", "/cgi-bin/webhook/upload_media?key=key-a&type=file", ""})) == 43002);
   // The record keeps the size, not the bytes.
-  auto recs = env.sb.requests();
+  auto recs = env.sb().requests();
   CHECK(recs[5].body.rfind("<multipart ", 0) == 0);
 }
 

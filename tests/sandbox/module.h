@@ -58,6 +58,9 @@ struct Settings {
   int appchat_member_per_minute = 200;        // appchat/send per member per app, §5.2 (silent drop)
   CallbackPolicy callback;
   std::string callback_url_override;          // --callback-url: used for apps whose fixture has none
+  // The record keeps the newest this many requests, deliveries and callbacks each (--max-records);
+  // older ones are forgotten, so a long-running sandbox does not grow without bound.
+  std::size_t max_records = 100'000;
 };
 
 // One request received on a WeCom endpoint, with the sandbox's timestamp and outcome.
@@ -169,10 +172,23 @@ class Context {
   // Issues a token for `app` (gettoken).
   std::string issue_token(const App& app);
 
+  // The checked start of an app endpoint that takes a JSON body: POST (else 43002), a valid token
+  // (41001 / 40014 / 42001), then `check` on the app (its error reply, if any), then a non-empty
+  // (44002) body that is a JSON object (40058). The app and the parsed body, or the error reply.
+  struct AppCall {
+    const App* app = nullptr;
+    nlohmann::json body;
+  };
+  std::variant<AppCall, ApiReply> begin_app_call(
+      const ApiRequest& req, const Target& t,
+      const std::function<std::optional<ApiReply>(const App&)>& check = {}) const;
+
   // Next number of the one sequence shared by requests, deliveries and callbacks.
   std::int64_t next_seq() { return next_seq_++; }
+  // Records a delivery (sequence number and time set here); the oldest beyond settings.max_records
+  // is forgotten.
   void add_delivery(Delivery d);
-  const std::vector<Delivery>& deliveries() const { return deliveries_; }
+  const std::deque<Delivery>& deliveries() const { return deliveries_; }
 
   // A callback to `app`'s callback URL carrying `plaintext_xml` (an event or message), or nullopt
   // when the app has no callback URL. The caller may adjust the job before emit_callback().
@@ -212,7 +228,7 @@ class Context {
     std::chrono::system_clock::time_point expires_at;
   };
   std::map<std::string, TokenInfo> tokens_;
-  std::vector<Delivery> deliveries_;
+  std::deque<Delivery> deliveries_;
   std::vector<CallbackJob> pending_callbacks_;
   std::int64_t next_seq_ = 1;
   std::uint64_t next_msg_id_ = 0;

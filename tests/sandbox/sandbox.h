@@ -68,19 +68,21 @@ class Sandbox {
 
   // Everything worth keeping across runs (`--state FILE`): the fixture as it is now (groups created,
   // members joined; module sections of the original fixture kept), deliveries, media, response
-  // codes and each named module's save(). restore_state() takes that back into a sandbox built from
+  // codes, message/send's duplicate-check window and each named module's save(). Not kept: tokens,
+  // rate windows, faults, the clock's offset and the request and callback records. restore_state() takes that back into a sandbox built from
   // load_state_fixture(saved): call it once, before serving.
   nlohmann::json save_state() const;
   void restore_state(const nlohmann::json& saved);
 
-  // For tests: copies of the records.
+  // For tests: copies of the records (the newest settings().max_records of each).
   std::vector<RequestRecord> requests() const;
   std::vector<Delivery> deliveries() const;
   std::vector<CallbackRecord> callbacks() const;
 
  private:
   ApiReply dispatch(const ApiRequest& req, const Target& t, RequestRecord& rec);
-  ApiReply control(const ApiRequest& req);
+  ApiReply control(const ApiRequest& req, const Target& t);
+  void add_request(RequestRecord rec);
   ApiReply gettoken(const Target& t);
   ApiReply webhook_send(const ApiRequest& req, const Target& t, RequestRecord& rec);
   ApiReply message_send(const ApiRequest& req, const Target& t, RequestRecord& rec);
@@ -97,8 +99,8 @@ class Sandbox {
   std::map<std::string, std::deque<std::int64_t>> appchat_minute_;
   std::map<std::string, std::int64_t> recent_sends_;  // "agent/body" → end of its duplicate-check window (ms)
   std::vector<Fault> faults_;
-  std::vector<RequestRecord> requests_;
-  std::vector<CallbackRecord> callbacks_;
+  std::deque<RequestRecord> requests_;
+  std::deque<CallbackRecord> callbacks_;
 };
 
 }  // namespace yuer::sandbox

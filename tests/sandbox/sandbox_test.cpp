@@ -1,5 +1,6 @@
 // Endpoint logic without sockets: (state, request) → reply, time driven by a ManualClock.
 #include "tests/sandbox/sandbox.h"
+#include "tests/sandbox/test_support.h"
 
 #include "tests/sandbox/callbacks.h"
 
@@ -37,19 +38,12 @@ const char* kFixture = R"({
   "kf_accounts": [{"open_kfid": "wkTest1", "name": "客服"}]
 })";
 
-struct Env {
-  ManualClock base{1'700'000'000};
-  Sandbox sb{parse_fixture(kFixture).value(), base};
-
-  ApiReply get(const std::string& target) { return sb.handle({"GET", target, ""}); }
-  ApiReply post(const std::string& target, const std::string& body) { return sb.handle({"POST", target, body}); }
-  std::string token(const std::string& secret = "app-secret-1") {
-    auto r = json::parse(get("/cgi-bin/gettoken?corpid=wwtest0001&corpsecret=" + secret).body);
-    return r.at("access_token").get<std::string>();
-  }
+struct Env : testing::SandboxEnv {
+  Env() : SandboxEnv(kFixture) {}
+  std::string token(const std::string& secret = "app-secret-1") { return SandboxEnv::token(secret); }
 };
 
-int errcode_of(const ApiReply& r) { return json::parse(r.body).at("errcode").get<int>(); }
+using testing::errcode_of;
 
 std::string text_body(const std::string& content) {
   return json{{"msgtype", "text"}, {"text", {{"content", content}}}}.dump();
@@ -204,7 +198,7 @@ TEST_CASE("sandbox webhook/send validates every msgtype", "[sandbox][webhook]") 
     CHECK(r.status == 200);
     CHECK(errcode_of(r) == c.errcode);
     if (c.errcode == 0) CHECK(r.body == R"({"errcode":0,"errmsg":"ok"})");
-    auto d = env.sb.deliveries();
+    auto d = env.sb().deliveries();
     CHECK(d.size() == (c.errcode == 0 ? 1u : 0u));
     if (!d.empty()) CHECK(d[0].chat_id == "wrmgmt1");
   }
@@ -237,9 +231,9 @@ TEST_CASE("sandbox webhook allows 20 messages per rolling minute per key", "[san
   env.base.advance(1ms);  // the first ten are now 60 s old
   for (int i = 0; i < 10; ++i) CHECK(errcode_of(env.post(k1, text_body("c" + std::to_string(i)))) == 0);
   CHECK(errcode_of(env.post(k1, text_body("over again"))) == 45009);
-  auto recs = env.sb.requests();
+  auto recs = env.sb().requests();
   CHECK(std::count_if(recs.begin(), recs.end(), [](const RequestRecord& r) { return r.errcode == 45009; }) == 3);
-  CHECK(env.sb.deliveries().size() == 31u);
+  CHECK(env.sb().deliveries().size() == 31u);
 }
 
 TEST_CASE("sandbox message/send resolves recipients", "[sandbox][message]") {
@@ -275,7 +269,7 @@ TEST_CASE("sandbox message/send resolves recipients", "[sandbox][message]") {
     auto j = json::parse(r.body);
     CHECK(j["errcode"] == c.errcode);
     std::vector<std::string> got;
-    for (const auto& d : env.sb.deliveries()) got.push_back(d.userid);
+    for (const auto& d : env.sb().deliveries()) got.push_back(d.userid);
     CHECK(got == c.delivered);
     if (c.errcode == 0) {
       CHECK(j.contains("msgid"));
@@ -319,7 +313,7 @@ TEST_CASE("sandbox message/send truncates text over 2048 bytes on a UTF-8 bounda
   for (int i = 0; i < 700; ++i) content += "字";  // 2100 bytes
   json body = {{"touser", "Bob"}, {"agentid", 1000002}, {"msgtype", "text"}, {"text", {{"content", content}}}};
   REQUIRE(errcode_of(env.post("/cgi-bin/message/send?access_token=" + env.token(), body.dump())) == 0);
-  auto stored = env.sb.deliveries().at(0).message["content"].get<std::string>();
+  auto stored = env.sb().deliveries().at(0).message["content"].get<std::string>();
   CHECK(stored.size() == 2046);  // 682 whole characters
   CHECK(content.rfind(stored, 0) == 0);
 }
@@ -345,17 +339,17 @@ TEST_CASE("sandbox message/send drops silently above 30 per minute per member", 
   };
   for (int i = 0; i < 30; ++i) REQUIRE(send("Bob") == 0);
   CHECK(send("Bob|Alice") == 0);  // still errcode 0
-  auto d = env.sb.deliveries();
+  auto d = env.sb().deliveries();
   REQUIRE(d.size() == 32u);
   CHECK(d[30].userid == "Bob");
   CHECK(d[30].dropped);
   CHECK(d[31].userid == "Alice");
   CHECK_FALSE(d[31].dropped);
-  auto rec = env.sb.requests().back();
+  auto rec = env.sb().requests().back();
   CHECK(rec.detail["recipients"][0] == json({{"userid", "Bob"}, {"dropped", true}}));
   env.base.advance(60s);
   CHECK(send("Bob") == 0);
-  CHECK_FALSE(env.sb.deliveries().back().dropped);
+  CHECK_FALSE(env.sb().deliveries().back().dropped);
 }
 
 TEST_CASE("sandbox message/send drops silently above 1000 per hour per member", "[sandbox][message][limits]") {
@@ -366,7 +360,7 @@ TEST_CASE("sandbox message/send drops silently above 1000 per hour per member", 
     for (int i = 0; i < 30; ++i) REQUIRE(errcode_of(env.post(target, body.dump())) == 0);
     env.base.advance(61s);  // stays under 30/min; 34 × 30 = 1020 within the hour
   }
-  auto d = env.sb.deliveries();
+  auto d = env.sb().deliveries();
   auto dropped = std::count_if(d.begin(), d.end(), [](const Delivery& x) { return x.dropped; });
   CHECK(dropped == 20);
 }
@@ -393,7 +387,7 @@ TEST_CASE("sandbox appchat/send posts only into the app's own chats", "[sandbox]
     CAPTURE(c.label);
     Env env;
     CHECK(errcode_of(env.post("/cgi-bin/appchat/send?access_token=" + env.token(), c.body.dump())) == c.errcode);
-    CHECK(env.sb.deliveries().size() == (c.errcode == 0 ? 1u : 0u));
+    CHECK(env.sb().deliveries().size() == (c.errcode == 0 ? 1u : 0u));
   }
 }
 
@@ -403,8 +397,8 @@ TEST_CASE("sandbox appchat/send drops silently above 200 per minute per member",
   const std::string body = json{{"chatid", "appchat1"}, {"msgtype", "text"}, {"text", {{"content", "x"}}}}.dump();
   for (int i = 0; i < 200; ++i) REQUIRE(errcode_of(env.post(target, body)) == 0);
   CHECK(errcode_of(env.post(target, body)) == 0);
-  CHECK(env.sb.deliveries().back().dropped);
-  CHECK(env.sb.requests().back().detail["dropped_for"] == json({"Alice", "Bob", "Carol"}));
+  CHECK(env.sb().deliveries().back().dropped);
+  CHECK(env.sb().requests().back().detail["dropped_for"] == json({"Alice", "Bob", "Carol"}));
 }
 
 TEST_CASE("sandbox records every WeCom request with the sandbox's time", "[sandbox][control]") {
@@ -452,22 +446,22 @@ TEST_CASE("sandbox control: faults are counted down per path", "[sandbox][contro
   auto r = env.post("/_sandbox/faults", R"({"path":"/cgi-bin/webhook/send","errcode":45009,"count":2})");
   CHECK(r.status == 200);
   CHECK(json::parse(r.body)["faults"].size() == 1);
-  CHECK_FALSE(env.sb.take_fault("/cgi-bin/message/send"));
+  CHECK_FALSE(env.sb().take_fault("/cgi-bin/message/send"));
   for (int i = 0; i < 2; ++i) {
-    auto f = env.sb.take_fault("/cgi-bin/webhook/send");
+    auto f = env.sb().take_fault("/cgi-bin/webhook/send");
     REQUIRE(f);
-    auto reply = env.sb.fault_reply(*f, {"POST", "/cgi-bin/webhook/send?key=robot-key-1", "{}"});
+    auto reply = env.sb().fault_reply(*f, {"POST", "/cgi-bin/webhook/send?key=robot-key-1", "{}"});
     CHECK(errcode_of(reply) == 45009);
   }
-  CHECK_FALSE(env.sb.take_fault("/cgi-bin/webhook/send"));
-  auto recs = env.sb.requests();
+  CHECK_FALSE(env.sb().take_fault("/cgi-bin/webhook/send"));
+  auto recs = env.sb().requests();
   REQUIRE(recs.size() == 2);
   CHECK(recs[0].detail["fault"] == true);
 
   env.post("/_sandbox/faults", R"({"path":"/cgi-bin/gettoken","http_status":503})");
-  for (int i = 0; i < 3; ++i) CHECK(env.sb.take_fault("/cgi-bin/gettoken"));  // count 0: until cleared
-  CHECK(env.sb.handle({"DELETE", "/_sandbox/faults", ""}).status == 200);
-  CHECK_FALSE(env.sb.take_fault("/cgi-bin/gettoken"));
+  for (int i = 0; i < 3; ++i) CHECK(env.sb().take_fault("/cgi-bin/gettoken"));  // count 0: until cleared
+  CHECK(env.sb().handle({"DELETE", "/_sandbox/faults", ""}).status == 200);
+  CHECK_FALSE(env.sb().take_fault("/cgi-bin/gettoken"));
 
   struct Bad {
     const char* body;
@@ -486,7 +480,7 @@ TEST_CASE("sandbox control: a fault with a rate hits about that fraction of requ
   CHECK(env.post("/_sandbox/faults", R"({"path":"/cgi-bin/webhook/send","errcode":-1,"rate":0.25,"count":100000})")
             .status == 200);
   int hits = 0;
-  for (int i = 0; i < 4000; ++i) hits += env.sb.take_fault("/cgi-bin/webhook/send") ? 1 : 0;
+  for (int i = 0; i < 4000; ++i) hits += env.sb().take_fault("/cgi-bin/webhook/send") ? 1 : 0;
   // Binomial(4000, 0.25): mean 1000, sd ≈ 27; ±200 is more than 7 sd.
   CHECK(hits > 800);
   CHECK(hits < 1200);
@@ -540,8 +534,8 @@ TEST_CASE("sandbox control: unknown paths and methods are 404", "[sandbox][contr
 
 TEST_CASE("sandbox prepare_callback builds a text message with a unique MsgId", "[sandbox][callbacks]") {
   Env env;
-  auto a = env.sb.prepare_callback({"POST", "/_sandbox/callbacks/app", R"({"from_user":"Bob","text":"你好"})"});
-  auto b = env.sb.prepare_callback({"POST", "/_sandbox/callbacks/app", R"({"from_user":"Bob","text":"你好"})"});
+  auto a = env.sb().prepare_callback({"POST", "/_sandbox/callbacks/app", R"({"from_user":"Bob","text":"你好"})"});
+  auto b = env.sb().prepare_callback({"POST", "/_sandbox/callbacks/app", R"({"from_user":"Bob","text":"你好"})"});
   REQUIRE(std::holds_alternative<CallbackJob>(a));
   REQUIRE(std::holds_alternative<CallbackJob>(b));
   const auto& ja = std::get<CallbackJob>(a);
@@ -561,7 +555,7 @@ TEST_CASE("sandbox prepare_callback builds a text message with a unique MsgId", 
                  Bad{R"({"agent_id":7,"text":"x","from_user":"Bob"})", 404},
                  Bad{R"({"agent_id":1000003,"plaintext_xml":"<xml/>"})", 409}, Bad{"[]", 400}}) {
     CAPTURE(c.body);
-    auto r = env.sb.prepare_callback({"POST", "/_sandbox/callbacks/app", c.body});
+    auto r = env.sb().prepare_callback({"POST", "/_sandbox/callbacks/app", c.body});
     REQUIRE(std::holds_alternative<ApiReply>(r));
     CHECK(std::get<ApiReply>(r).status == c.status);
   }

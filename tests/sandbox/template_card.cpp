@@ -16,12 +16,10 @@ class TemplateCardModule final : public Module {
 
   std::optional<ApiReply> api(const ApiRequest& req, const Target& t, RequestRecord& rec) override {
     if (t.path != "/cgi-bin/message/update_template_card") return std::nullopt;
-    if (req.method != "POST") return ctx_.error(43002);
-    auto checked = ctx_.check_token(t);
-    if (auto* r = std::get_if<ApiReply>(&checked)) return *r;
-    const App* app = std::get<const App*>(checked);
-    auto body = json::parse(req.body, nullptr, false);
-    if (body.is_discarded() || !body.is_object()) return ctx_.error(40058, "invalid json. invalid Request Parameter");
+    auto begun = ctx_.begin_app_call(req, t);
+    if (auto* r = std::get_if<ApiReply>(&begun)) return *r;
+    const App* app = std::get<Context::AppCall>(begun).app;
+    const json& body = std::get<Context::AppCall>(begun).body;
     auto agentid = int_field(body, "agentid");
     if (!agentid) return ctx_.error(41011);
     if (*agentid != app->agent_id) return ctx_.error(40056);

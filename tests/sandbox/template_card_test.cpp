@@ -1,6 +1,7 @@
 // Template cards after sending: response codes, message/update_template_card, click events; and
 // message/send's enable_duplicate_check.
 #include "tests/sandbox/sandbox.h"
+#include "tests/sandbox/test_support.h"
 
 #include "adapters/wecom/crypto.h"
 
@@ -24,15 +25,11 @@ std::string fixture() {
       .dump();
 }
 
-struct Env {
-  ManualClock base{1'700'000'000};
-  Sandbox sb{parse_fixture(fixture()).value(), base};
-  std::string token(const std::string& secret = "s1") {
-    auto r = sb.handle({"GET", "/cgi-bin/gettoken?corpid=wwcard0001&corpsecret=" + secret, ""});
-    return json::parse(r.body).at("access_token").get<std::string>();
-  }
+struct Env : testing::SandboxEnv {
+  Env() : SandboxEnv(fixture()) {}
+  std::string token(const std::string& secret = "s1") { return SandboxEnv::token(secret); }
   json post(const std::string& path, const std::string& token, const json& body) {
-    return json::parse(sb.handle({"POST", path + "?access_token=" + token, body.dump()}).body);
+    return post_json(path + "?access_token=" + token, body);
   }
   std::string send_card(const std::string& t, const std::string& touser = "Alice|Bob") {
     json card = {{"card_type", "button_interaction"}, {"task_id", "t1"}, {"main_title", {{"title", "问卷"}}}};
@@ -46,11 +43,11 @@ TEST_CASE("sandbox update_template_card uses a response code once, within 72 hou
   Env env;
   const auto t = env.token();
   const auto code = env.send_card(t);
-  const std::size_t before = env.sb.deliveries().size();
+  const std::size_t before = env.sb().deliveries().size();
   auto r = env.post("/cgi-bin/message/update_template_card", t,
                     {{"agentid", 1000002}, {"response_code", code}, {"atall", 1}, {"button", {{"replace_name", "已提交"}}}});
   REQUIRE(r["errcode"] == 0);
-  auto d = env.sb.deliveries();
+  auto d = env.sb().deliveries();
   REQUIRE(d.size() == before + 2);
   CHECK(d[before].msgtype == "update_button");
   CHECK(d[before].message["replace_name"] == "已提交");
@@ -61,7 +58,7 @@ TEST_CASE("sandbox update_template_card uses a response code once, within 72 hou
 
   // Expiry: valid for 72 h, then refused.
   const auto code2 = env.send_card(t);
-  env.sb.clock().advance(72h);
+  env.sb().clock().advance(72h);
   const auto t2 = env.token();
   CHECK(env.post("/cgi-bin/message/update_template_card", t2,
                  {{"agentid", 1000002}, {"response_code", code2}, {"userids", {"Alice"}}, {"button", {{"replace_name", "x"}}}})["errcode"] == 40058);
@@ -95,20 +92,20 @@ TEST_CASE("sandbox update_template_card checks its request", "[sandbox][cards]")
                       {"template_card", {{"card_type", "text_notice"}, {"main_title", {{"title", "已完成"}}}}}});
   CHECK(ok["errcode"] == 0);
   CHECK(ok["invaliduser"] == json({"zed"}));
-  auto d = env.sb.deliveries();
+  auto d = env.sb().deliveries();
   CHECK(d.back().userid == "Alice");
   CHECK(d.back().msgtype == "update_template_card");
 }
 
 TEST_CASE("sandbox card click sends template_card_event with a fresh response code", "[sandbox][cards][callbacks]") {
   Env env;
-  auto r = env.sb.handle({"POST", "/_sandbox/cards/click",
+  auto r = env.sb().handle({"POST", "/_sandbox/cards/click",
                           json{{"userid", "Bob"}, {"task_id", "survey-1"}, {"event_key", "yes"}, {"card_type", "vote_interaction"},
                                {"selected_items", {{{"question_key", "q1"}, {"option_ids", {"o1", "o2"}}}}}}
                               .dump()});
   REQUIRE(r.status == 200);
   const std::string code = json::parse(r.body)["response_code"].get<std::string>();
-  auto jobs = env.sb.take_callbacks();
+  auto jobs = env.sb().take_callbacks();
   REQUIRE(jobs.size() == 1);
   CHECK(jobs[0].label == "template_card_event");
   CHECK(jobs[0].url == "http://127.0.0.1:9/cb");
@@ -129,9 +126,9 @@ TEST_CASE("sandbox card click sends template_card_event with a fresh response co
   const auto t = env.token();
   CHECK(env.post("/cgi-bin/message/update_template_card", t,
                  {{"agentid", 1000002}, {"response_code", code}, {"atall", 1}, {"button", {{"replace_name", "已投票"}}}})["errcode"] == 0);
-  CHECK(env.sb.deliveries().back().userid == "Bob");
-  CHECK(env.sb.handle({"POST", "/_sandbox/cards/click", R"({"userid":"Nobody","task_id":"x"})"}).status == 404);
-  CHECK(env.sb.handle({"POST", "/_sandbox/cards/click", R"({"userid":"Bob","task_id":"x","agent_id":1000003})"}).status == 409);
+  CHECK(env.sb().deliveries().back().userid == "Bob");
+  CHECK(env.sb().handle({"POST", "/_sandbox/cards/click", R"({"userid":"Nobody","task_id":"x"})"}).status == 404);
+  CHECK(env.sb().handle({"POST", "/_sandbox/cards/click", R"({"userid":"Bob","task_id":"x","agent_id":1000003})"}).status == 409);
 }
 
 TEST_CASE("sandbox message/send enable_duplicate_check delivers an identical request once per interval", "[sandbox][message]") {
@@ -139,7 +136,7 @@ TEST_CASE("sandbox message/send enable_duplicate_check delivers an identical req
   const auto t = env.token();
   json body = {{"touser", "Alice"}, {"agentid", 1000002}, {"msgtype", "text"}, {"text", {{"content", "明天接种"}}},
                {"enable_duplicate_check", 1}, {"duplicate_check_interval", 600}};
-  auto count = [&] { return env.sb.deliveries().size(); };
+  auto count = [&] { return env.sb().deliveries().size(); };
   CHECK(env.post("/cgi-bin/message/send", t, body)["errcode"] == 0);
   CHECK(count() == 1);
   CHECK(env.post("/cgi-bin/message/send", t, body)["errcode"] == 0);  // success, not delivered
@@ -148,7 +145,7 @@ TEST_CASE("sandbox message/send enable_duplicate_check delivers an identical req
   other["text"]["content"] = "后天接种";
   CHECK(env.post("/cgi-bin/message/send", t, other)["errcode"] == 0);
   CHECK(count() == 2);
-  env.sb.clock().advance(600s);
+  env.sb().clock().advance(600s);
   CHECK(env.post("/cgi-bin/message/send", t, body)["errcode"] == 0);
   CHECK(count() == 3);
   json unchecked = body;

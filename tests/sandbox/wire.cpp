@@ -173,6 +173,25 @@ std::optional<std::int64_t> int_field(const nlohmann::json& obj, const char* key
   return std::stoll(s);
 }
 
+std::optional<bool> bool_field(const nlohmann::json& obj, const char* key) {
+  if (!obj.is_object() || !obj.contains(key) || !obj[key].is_boolean()) return std::nullopt;
+  return obj[key].get<bool>();
+}
+
+const nlohmann::json& array_field(const nlohmann::json& obj, const char* key) {
+  static const nlohmann::json empty = nlohmann::json::array();
+  if (!obj.is_object()) return empty;
+  auto it = obj.find(key);
+  return it != obj.end() && it->is_array() ? *it : empty;
+}
+
+std::vector<std::string> string_list(const nlohmann::json& obj, const char* key) {
+  std::vector<std::string> out;
+  for (const auto& v : array_field(obj, key))
+    if (v.is_string()) out.push_back(v.get<std::string>());
+  return out;
+}
+
 namespace {
 
 // The value of `key` in a header parameter list ("form-data; name=\"media\"; filename=\"a.txt\"").

@@ -78,6 +78,12 @@ std::string utf8_cut(const std::string& s, std::size_t n);
 std::optional<std::string> string_field(const nlohmann::json& obj, const char* key);
 // obj[key] if it is an integer (or a string of digits, as WeCom accepts for ids).
 std::optional<std::int64_t> int_field(const nlohmann::json& obj, const char* key);
+// obj[key] if it is a boolean.
+std::optional<bool> bool_field(const nlohmann::json& obj, const char* key);
+// obj[key] if it is an array, else an empty array (never throws; for reading saved state).
+const nlohmann::json& array_field(const nlohmann::json& obj, const char* key);
+// The string elements of obj[key] (other elements and a missing key give nothing).
+std::vector<std::string> string_list(const nlohmann::json& obj, const char* key);
 
 // One part of a multipart/form-data body (RFC 7578).
 struct FormPart {
