@@ -8,6 +8,8 @@ namespace {
 using nlohmann::json;
 using std::chrono::milliseconds;
 
+constexpr int kDuplicateCheckIntervalS = 1800;  // WeCom's default; 4 h at most
+
 json content_of(const model::OutboxItem& item) { return json{{"content", item.content}}; }
 const char* type_of(const model::OutboxItem& item) {
   return item.kind == model::ContentKind::kText ? "text" : "markdown";
@@ -75,8 +77,15 @@ class AppchatChannel final : public model::OutboundChannel {
 }  // namespace
 
 std::string message_body(const model::OutboxItem& item, std::int64_t agent_id) {
-  return dump(json{{"touser", item.target}, {"msgtype", type_of(item)}, {"agentid", agent_id},
-                   {type_of(item), content_of(item)}});
+  // enable_duplicate_check: WeCom drops an identical request within the interval (reference §5.1,
+  // DOC 90236), so the same row sent again after a crash (the outbox's one duplicate window) is not
+  // shown twice. Identical notices to one member within 30 minutes are shown once, which suits them.
+  return dump(json{{"touser", item.target},
+                   {"msgtype", type_of(item)},
+                   {"agentid", agent_id},
+                   {type_of(item), content_of(item)},
+                   {"enable_duplicate_check", 1},
+                   {"duplicate_check_interval", kDuplicateCheckIntervalS}});
 }
 
 std::string appchat_body(const model::OutboxItem& item) {

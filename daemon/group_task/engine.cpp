@@ -10,6 +10,7 @@
 #include <chrono>
 #include <map>
 #include <set>
+#include <utility>
 
 namespace yuer::group_task {
 namespace {
@@ -137,7 +138,10 @@ void Engine::stop() {
   wake_.cancel();
 }
 
-void Engine::poke() { wake_.cancel(); }
+void Engine::poke() {
+  poked_ = true;  // seen by run() even when it is not waiting right now
+  wake_.cancel();
+}
 
 awaitable<Result<store::EnqueueResult>> Engine::enqueue(store::NewGroupPost post) {
   if (post.chat_id.empty() || post.chat_id.size() > 64)
@@ -168,7 +172,7 @@ awaitable<void> Engine::run() {
     next_due_ms_ = now + kIdleWakeMs;
     co_await recover();
     co_await plan();
-    auto open = co_await on_store([](store::GroupTaskStore& s) { return s.tasks({std::string("open"), {}, 1000}); });
+    auto open = co_await on_store([](store::GroupTaskStore& s) { return s.open_tasks(); });
     for (auto& t : open) {
       if (stopping_) break;
       if (t.state != "waiting") continue;
@@ -179,8 +183,9 @@ awaitable<void> Engine::run() {
       }
     }
     if (stopping_) break;
-    // The clock may be a test's ManualClock: wake at least every second to look at it again.
-    const std::int64_t wait = std::clamp<std::int64_t>(next_due_ms_ - now_ms(), 0, 1000);
+    // Until the next thing is due (enqueue pokes), at most a minute.
+    if (std::exchange(poked_, false)) continue;
+    const std::int64_t wait = std::clamp<std::int64_t>(next_due_ms_ - now_ms(), 0, kIdleWakeMs);
     wake_.expires_after(std::chrono::milliseconds(wait));
     co_await wake_.async_wait(use_tuple);
   }
@@ -192,7 +197,7 @@ awaitable<void> Engine::run() {
 // owners' tasks with the same text in the same minutes cannot be told apart; msgids already ours
 // are skipped, which covers the common case (one task per owner and text).
 awaitable<void> Engine::recover() {
-  auto open = co_await on_store([](store::GroupTaskStore& s) { return s.tasks({std::string("open"), {}, 1000}); });
+  auto open = co_await on_store([](store::GroupTaskStore& s) { return s.open_tasks(); });
   std::set<std::string> known;
   for (const auto& t : open)
     if (!t.msgid.empty()) known.insert(t.msgid);

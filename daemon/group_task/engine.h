@@ -96,6 +96,7 @@ class Engine {
   Notify notify_;
   boost::asio::steady_timer wake_;
   bool stopping_ = false;
+  bool poked_ = false;
   std::int64_t next_due_ms_ = 0;  // earliest instant something is due (for the wake timer)
   metrics::Counter* created_ = nullptr;
   metrics::Counter* reminded_ = nullptr;

@@ -117,6 +117,8 @@ class GroupTaskStore {
                         std::int64_t now_ms) = 0;
   // Tasks by query (newest first), with their groups and posts. Throws StoreError.
   virtual std::vector<GroupTask> tasks(const GroupTaskQuery& query) = 0;
+  // Every open task (creating or waiting), oldest first, with groups and posts. Throws StoreError.
+  virtual std::vector<GroupTask> open_tasks() = 0;
   virtual std::optional<GroupPost> post(std::int64_t id) = 0;
 };
 

@@ -315,22 +315,37 @@ class SqliteGroupTaskStore final : public GroupTaskStore {
       if (query.state && *query.state != "open") q.bind(1, *query.state);
       if (query.owner) q.bind(2, *query.owner);
       q.bind(3, std::clamp(query.limit, 1, 1000));
-      std::vector<GroupTask> out;
-      while (q.executeStep()) out.push_back(read_task(q));
-      SQLite::Statement chats(db_, "SELECT chat_id, result FROM group_task_chat WHERE task_id = ?1 ORDER BY chat_id");
-      SQLite::Statement posts(db_, "SELECT id FROM group_post WHERE task_id = ?1 ORDER BY id");
-      for (auto& t : out) {
-        chats.bind(1, t.id);
-        while (chats.executeStep()) t.chats[chats.getColumn(0).getString()] = chats.getColumn(1).getString();
-        chats.reset();
-        posts.bind(1, t.id);
-        while (posts.executeStep()) t.post_ids.push_back(posts.getColumn(0).getInt64());
-        posts.reset();
-      }
-      return out;
+      return with_details(q);
     });
   }
 
+  std::vector<GroupTask> open_tasks() override {
+    return read("open_tasks", [&] {
+      SQLite::Statement q(
+          db_, fmt::format("SELECT {} FROM group_task WHERE state IN ('creating', 'waiting') ORDER BY id", kTaskColumns));
+      return with_details(q);
+    });
+  }
+
+ private:
+  // The tasks `q` selects, each with its groups (and their results) and posts.
+  std::vector<GroupTask> with_details(SQLite::Statement& q) {
+    std::vector<GroupTask> out;
+    while (q.executeStep()) out.push_back(read_task(q));
+    SQLite::Statement chats(db_, "SELECT chat_id, result FROM group_task_chat WHERE task_id = ?1 ORDER BY chat_id");
+    SQLite::Statement posts(db_, "SELECT id FROM group_post WHERE task_id = ?1 ORDER BY id");
+    for (auto& t : out) {
+      chats.bind(1, t.id);
+      while (chats.executeStep()) t.chats[chats.getColumn(0).getString()] = chats.getColumn(1).getString();
+      chats.reset();
+      posts.bind(1, t.id);
+      while (posts.executeStep()) t.post_ids.push_back(posts.getColumn(0).getInt64());
+      posts.reset();
+    }
+    return out;
+  }
+
+ public:
   std::optional<GroupPost> post(std::int64_t id) override {
     return read("post", [&]() -> std::optional<GroupPost> {
       SQLite::Statement q(db_, fmt::format("SELECT {} FROM group_post WHERE id = ?1", kPostColumns));

@@ -149,6 +149,11 @@ TEST_CASE("group tasks: queries by state and owner", "[store][group_task]") {
   CHECK(env.store->tasks({std::string("cancelled"), {}, 100}).at(0).id == t1);
   CHECK(env.store->tasks({{}, std::string("Owner2"), 100}).at(0).id == t2);
   CHECK(env.store->tasks({}).front().id == t2);  // newest first
+  auto open = env.store->open_tasks();
+  REQUIRE(open.size() == 1);
+  CHECK(open[0].id == t2);
+  CHECK(open[0].chats.count("wrB") == 1);
+  CHECK(open[0].post_ids == std::vector<std::int64_t>{b});
 }
 
 }  // namespace

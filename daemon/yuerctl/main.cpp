@@ -159,6 +159,7 @@ struct PushOptions {
   std::string user;
   std::string chat;
   std::string kf;
+  std::string customer_group;
   int expire_hours = 0;
   std::string text_file;
   std::string markdown_file;
@@ -175,6 +176,7 @@ int cmd_push(const Globals& g, const PushOptions& o) {
   if (!o.group.empty()) body["route"] = "robot", body["target"] = o.group;
   else if (!o.user.empty()) body["route"] = "app", body["target"] = o.user;
   else if (!o.kf.empty()) body["route"] = "kf", body["target"] = o.kf;
+  else if (!o.customer_group.empty()) body["route"] = "group_task", body["target"] = o.customer_group;
   else body["route"] = "appchat", body["target"] = o.chat;
   if (o.expire_hours > 0) {
     const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -252,6 +254,36 @@ int cmd_outbox_action(const Globals& g, std::int64_t id, const std::string& acti
   return kOk;
 }
 
+struct GroupTaskOptions {
+  std::string state;
+  std::string owner;
+  int limit = 50;
+};
+
+int cmd_group_tasks_list(const Globals& g, const GroupTaskOptions& o) {
+  std::ostringstream path;
+  path << "/api/v1/group_tasks?limit=" << o.limit;
+  if (!o.state.empty()) path << "&state=" << o.state;
+  if (!o.owner.empty()) path << "&owner=" << o.owner;
+  json out;
+  if (int rc = api_get(g, path.str(), out); rc != kOk) return rc;
+  if (g.json_out) {
+    std::cout << out.dump(2, ' ', false, json::error_handler_t::replace) << "\n";
+    return kOk;
+  }
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& t : out["tasks"]) {
+    int sent = 0, groups = 0;
+    for (const auto& [chat, result] : t["chats"].items()) ++groups, sent += result == "sent";
+    rows.push_back({std::to_string(t.value("id", 0LL)), t.value("owner", ""), t.value("state", ""),
+                    std::to_string(sent) + "/" + std::to_string(groups), std::to_string(t.value("reminds", 0)),
+                    ms_time(t.value("created_ms", 0LL), g.tz), t.value("reason", "")});
+  }
+  yuer::yuerctl::print_table(std::cout, {"编号", "群主", "状态", "已发群数", "提醒次数", "创建时间", "说明"}, rows);
+  std::cout << "共 " << rows.size() << " 个任务\n";
+  return kOk;
+}
+
 int cmd_migrate(const std::string& store_path) {
   yuer::store::Settings s;
   s.path = store_path;
@@ -299,6 +331,9 @@ int main(int argc, char** argv) {
   dest->add_option("--kf", po.kf,
                    "OPEN_KFID/EXTERNAL_USERID: one parent through 微信客服 (route kf; waits for the parent's "
                    "48-hour window, 5 messages per parent message)");
+  dest->add_option("--customer-group", po.customer_group,
+                   "CHAT_ID of a parents' customer group (route group_task: merged into a mass-message task "
+                   "the group owner confirms; text only)");
   dest->require_option(1);
   auto* content = push->add_option_group("content", "exactly one content file");
   content->add_option("--text", po.text_file, "UTF-8 text file (split into parts over 2048 bytes)");
@@ -329,6 +364,15 @@ int main(int argc, char** argv) {
   outbox_cancel->add_option("id", oo.id, "outbox id")->required()->check(CLI::PositiveNumber);
   outbox_cancel->add_flag("--json", g.json_out, "print JSON");
 
+  GroupTaskOptions go;
+  auto* group_tasks = cli.add_subcommand("group-tasks", "customer-group mass-message tasks waiting for or done by owners");
+  group_tasks->require_subcommand(1);
+  auto* group_tasks_list = group_tasks->add_subcommand("list", "tasks, newest first (open: waiting for the owner)");
+  group_tasks_list->add_option("--state", go.state, "open, creating, waiting, done, cancelled, failed");
+  group_tasks_list->add_option("--owner", go.owner, "only this owner (member userid)");
+  group_tasks_list->add_option("--limit", go.limit, "rows to show (1-1000)")->capture_default_str()->check(CLI::Range(1, 1000));
+  group_tasks_list->add_flag("--json", g.json_out, "print JSON");
+
   std::string store_path;
   auto* migrate = cli.add_subcommand("migrate", "offline: apply pending store migrations");
   migrate->add_option("--store", store_path, "store file (yuerd must not be running)")->required();
@@ -347,5 +391,6 @@ int main(int argc, char** argv) {
   if (*outbox_show) return cmd_outbox_show(g, oo.id);
   if (*outbox_retry) return cmd_outbox_action(g, oo.id, "retry");
   if (*outbox_cancel) return cmd_outbox_action(g, oo.id, "cancel");
+  if (*group_tasks_list) return cmd_group_tasks_list(g, go);
   return die(kUsage, "unknown command");
 }

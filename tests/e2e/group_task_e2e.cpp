@@ -84,8 +84,15 @@ TEST_CASE("group tasks: merged per owner, owner told and reminded, confirmed, re
                           {{"route", "group_task"}, {"targets", {"wrC1", "wrC2", "wrC3"}}, {"content", "第1课：六个月内纯母乳喂养"},
                            {"key", "lesson-1"}});
   REQUIRE(lesson["ids"].size() == 3);
-  auto note = run.admin(http::Verb::post, "/api/v1/push",
-                        {{"route", "group_task"}, {"target", "wrC1"}, {"content", "补充：周六上午有义诊"}, {"key", "note-1"}});
+  // A coordinator's note through yuerctl.
+  run.yuerd->dir().write("note.txt", "补充：周六上午有义诊");
+  const std::string token_file = run.yuerd->dir().path() + "/secrets/admin_token";
+  auto pushed = test::run({YUERCTL_BIN, "--url", run.yuerd->url(""), "--token-file", token_file, "push",
+                           "--customer-group", "wrC1", "--text", run.yuerd->dir().path() + "/note.txt", "--key", "note-1",
+                           "--json"},
+                          20s, run.yuerd->dir().path() + "/yuerctl-push.log");
+  REQUIRE(pushed.code == 0);
+  json note = json::parse(pushed.output);
   REQUIRE(note["ids"].size() == 1);
   // The same key again is a duplicate, not a second post.
   auto again = run.admin(http::Verb::post, "/api/v1/push",
@@ -151,6 +158,12 @@ TEST_CASE("group tasks: merged per owner, owner told and reminded, confirmed, re
   CHECK(open[0]["owner"] == "Coord2");
   CHECK(open[0]["reminds"] == 1);
   CHECK(open[0]["reason"].get<std::string>().find("等待群主确认") != std::string::npos);
+  auto table = test::run({YUERCTL_BIN, "--url", run.yuerd->url(""), "--token-file", token_file, "group-tasks", "list",
+                          "--state", "open"},
+                         20s, run.yuerd->dir().path() + "/yuerctl-list.log");
+  CHECK(table.code == 0);
+  CHECK(table.output.find("Coord2") != std::string::npos);
+  CHECK(table.output.find("共 1 个任务") != std::string::npos);
 
   // Coord2 never confirms: after give_up_after the task is cancelled in WeCom, its post expired.
   REQUIRE(Run::eventually([&] { return run.tasks("?state=cancelled").size() == 1; }, 60s));
@@ -207,6 +220,44 @@ TEST_CASE("group tasks: a group's monthly quota is counted before a task is crea
   // Another group of the same owner is not affected.
   run.admin(http::Verb::post, "/api/v1/push", {{"route", "group_task"}, {"target", "wrC1"}, {"content", "别的群"}, {"key", "other"}});
   REQUIRE(Run::eventually([&] { return static_cast<int>(run.sandbox_tasks().size()) == cap + 1; }, 30s));
+}
+
+TEST_CASE("group tasks: a crash while WeCom creates a task leaves exactly one task", "[e2e][group_task]") {
+  struct Case {
+    const char* name;
+    bool wecom_created;  // whether WeCom finished creating the task yuerd asked for
+    const char* log;     // what yuerd says at restart
+  };
+  for (const Case& c : {Case{"WeCom created it: adopted", true, "found in WeCom after a restart"},
+                        Case{"WeCom never created it: created again", false, "its posts are queued again"}}) {
+    DYNAMIC_SECTION(c.name) {
+      Run run("batch_delay_s = 0\nfirst_check_s = 3600\ncheck_every_s = 3600\nremind_after_s = 86400\n");
+      // add_msg_template answers after 3 s (or drops the connection then, creating nothing): yuerd
+      // has committed the task row (creating) and waits when it is killed.
+      json fault = {{"path", "/cgi-bin/externalcontact/add_msg_template"}, {"latency_ms", 3000}, {"count", 1}};
+      if (!c.wecom_created) fault["drop_connection"] = true;
+      run.sandbox.post("/_sandbox/faults", fault);
+      auto pushed = run.admin(http::Verb::post, "/api/v1/push",
+                              {{"route", "group_task"}, {"target", "wrC1"}, {"content", "第2课：添加辅食从强化铁的米粉开始"},
+                               {"key", "crash-1"}});
+      REQUIRE(Run::eventually([&] { return run.tasks("?state=creating").size() == 1; }, 30s));
+      run.yuerd->kill();
+      // Let the sandbox finish (or drop) the request it had.
+      std::this_thread::sleep_for(4s);
+      REQUIRE(run.sandbox_tasks().size() == (c.wecom_created ? 1u : 0u));
+      run.yuerd->start();
+      REQUIRE(Run::eventually([&] { return run.tasks("?state=waiting").size() == 1; }, 30s));
+      json t = run.tasks("?state=waiting")[0];
+      REQUIRE(run.sandbox_tasks().size() == 1);
+      CHECK(t["msgid"] == run.sandbox_tasks()[0]["msgid"]);
+      CHECK(t["post_ids"] == json::array({pushed["ids"][0]}));
+      // Exactly one task in WeCom, a while later too.
+      std::this_thread::sleep_for(2s);
+      CHECK(run.sandbox_tasks().size() == 1);
+      CHECK(run.tasks().size() == 1);
+      CHECK(run.yuerd->log_text().find(c.log) != std::string::npos);
+    }
+  }
 }
 
 }  // namespace
