@@ -8,6 +8,7 @@
 #include "adapters/wecom/crypto.h"
 #include "daemon/net/http_client.h"
 #include "daemon/net/http_test_support.h"
+#include "tests/sandbox/binary_test_support.h"
 #include "tests/sandbox/wire.h"
 #include "tests/support/process.h"
 
@@ -113,42 +114,12 @@ struct GroupKiller {
   }
 };
 
-// The real wecom-sandbox binary on 127.0.0.1:0 with `fixture`.
-class SandboxBinary {
- public:
-  explicit SandboxBinary(const json& fixture) {
-    REQUIRE(std::filesystem::exists(WECOM_SANDBOX_BIN));
-    const std::string path = dir_.write("fixture.json", fixture.dump());
-    proc_ = std::make_unique<test::Process>(
-        std::vector<std::string>{WECOM_SANDBOX_BIN, "--listen", "127.0.0.1:0", "--fixture", path,
-                                 "--callback-timeout-ms", "3000", "--callback-retry-delay-ms", "100"},
-        dir_.path() + "/sandbox.log");
-    auto out = proc_->wait_for_output("listening on http://", 20s);
-    INFO(proc_->output());
-    REQUIRE(out);
-    auto at = out->find("http://", out->find("listening on"));
-    base_ = out->substr(at, out->find_first_of(" \r\n", at) - at);
-  }
-  const std::string& base() const { return base_; }
-  net::ClientResponse request(http::Verb verb, const std::string& path, const std::string& body = {}) const {
-    auto r = net::http_request(verb, base_ + path, body, {{"Content-Type", "application/json"}}, 30s);
-    INFO(path);
-    REQUIRE(r.has_value());
-    return *r;
-  }
-  json get(const std::string& path) const { return json::parse(request(http::Verb::get, path).body); }
-  json post(const std::string& path, const json& body) const {
-    return json::parse(request(http::Verb::post, path, body.dump()).body);
-  }
-  std::string token() const {
-    return get("/cgi-bin/gettoken?corpid=" + std::string(kCorp) + "&corpsecret=web-secret")["access_token"].get<std::string>();
-  }
+using testing::SandboxBinary;
 
- private:
-  test::TempDir dir_;
-  std::unique_ptr<test::Process> proc_;
-  std::string base_;
-};
+// Callbacks are answered at once here: a short timeout and retry delay keep a failure quick.
+const std::vector<std::string> kFastCallbacks = {"--callback-timeout-ms", "3000", "--callback-retry-delay-ms", "100"};
+
+std::string app_token(const SandboxBinary& sandbox) { return sandbox.token(kCorp, "web-secret"); }
 
 // chromedriver on an ephemeral loopback port and one headless Chromium session. The destructor
 // ends the session (closing the browser) and then kills chromedriver's process group.
@@ -246,7 +217,8 @@ TEST_CASE("sandbox web page in a browser: group messages, a parent typing, confi
           "[sandbox][web][browser]") {
   Received rx;
   net::testing::TestServer receiver({}, {receiver_route(&rx)});
-  SandboxBinary sandbox(web_fixture(receiver.url("/wecom/callback/app")));
+  test::TempDir dir;
+  SandboxBinary sandbox(dir, web_fixture(receiver.url("/wecom/callback/app")), kFastCallbacks);
 
   // 30 robot messages into the management group: the first in markdown, the newest last. Two
   // robots of the group share them (20 messages per minute per robot).
@@ -336,7 +308,7 @@ TEST_CASE("sandbox web page in a browser: group messages, a parent typing, confi
       return delivered == 2;
     }));
     // What the daemon would do next: sync_msg with the callback's Token returns the typed text.
-    auto synced = sandbox.post("/cgi-bin/kf/sync_msg?access_token=" + sandbox.token(), {{"token", token}, {"open_kfid", "wkA"}});
+    auto synced = sandbox.post("/cgi-bin/kf/sync_msg?access_token=" + app_token(sandbox), {{"token", token}, {"open_kfid", "wkA"}});
     REQUIRE(synced["errcode"] == 0);
     std::vector<std::string> texts;
     for (const auto& m : synced["msg_list"])
@@ -354,7 +326,7 @@ TEST_CASE("sandbox web page in a browser: group messages, a parent typing, confi
   }
 
   SECTION("clicking confirm on a pending mass-message task confirms it") {
-    auto task = sandbox.post("/cgi-bin/externalcontact/add_msg_template?access_token=" + sandbox.token(),
+    auto task = sandbox.post("/cgi-bin/externalcontact/add_msg_template?access_token=" + app_token(sandbox),
                              {{"chat_type", "group"}, {"sender", "Alice"}, {"chat_id_list", {"wrP1"}},
                               {"text", {{"content", "明日课程：科学添加辅食"}}}});
     REQUIRE(task["errcode"] == 0);
@@ -372,7 +344,7 @@ TEST_CASE("sandbox web page in a browser: group messages, a parent typing, confi
         if (t["msgid"] == msgid) return t["senders"][0]["state"] == "sent";
       return false;
     }));
-    auto result = sandbox.post("/cgi-bin/externalcontact/get_groupmsg_send_result?access_token=" + sandbox.token(),
+    auto result = sandbox.post("/cgi-bin/externalcontact/get_groupmsg_send_result?access_token=" + app_token(sandbox),
                                {{"msgid", msgid}, {"userid", "Alice"}});
     REQUIRE(result["send_list"].size() == 1);
     CHECK(result["send_list"][0]["chat_id"] == "wrP1");
@@ -411,7 +383,8 @@ std::set<std::string> control_paths(const std::string& js) {
 
 TEST_CASE("sandbox web page files are served complete and every control call of app.js exists",
           "[sandbox][web]") {
-  SandboxBinary sandbox(web_fixture("http://127.0.0.1:9/cb"));
+  test::TempDir dir;
+  SandboxBinary sandbox(dir, web_fixture("http://127.0.0.1:9/cb"));
   const std::string web = std::string(YUER_SOURCE_DIR) + "/tests/sandbox/web";
   struct File {
     std::string path, source, type;
@@ -451,7 +424,7 @@ TEST_CASE("sandbox web page files are served complete and every control call of 
   }
   auto wrote = sandbox.request(http::Verb::post, "/_sandbox/kf/write", json{{"text", "你好"}}.dump());
   CHECK(wrote.status == 200);
-  auto token = sandbox.token();
+  auto token = app_token(sandbox);
   for (const char* what : {"confirm", "ignore"}) {
     CAPTURE(what);
     auto task = sandbox.post("/cgi-bin/externalcontact/add_msg_template?access_token=" + token,
