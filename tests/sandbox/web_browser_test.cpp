@@ -122,7 +122,9 @@ const std::vector<std::string> kFastCallbacks = {"--callback-timeout-ms", "3000"
 std::string app_token(const SandboxBinary& sandbox) { return sandbox.token(kCorp, "web-secret"); }
 
 // chromedriver on an ephemeral loopback port and one headless Chromium session. The destructor
-// ends the session (closing the browser) and then kills chromedriver's process group.
+// ends the session (closing the browser) and then kills chromedriver's process group, where the
+// browser's processes live; Chromium's crashpad handlers (own process groups) exit with the browser.
+// (--disable-crashpad-for-testing would keep them away, but page loads then never finish.)
 class Browser {
  public:
   Browser() {
@@ -143,7 +145,8 @@ class Browser {
                      {"goog:chromeOptions",
                       {{"binary", kChromium},
                        {"args", {"--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                                 "--no-first-run", "--window-size=1280,800", "--user-data-dir=" + dir_.path() + "/profile"}}}}}}}}};
+                                 "--disable-crash-reporter", "--no-first-run", "--window-size=1280,800",
+                                 "--user-data-dir=" + dir_.path() + "/profile"}}}}}}}}};
     auto s = call(http::Verb::post, "/session", caps);
     INFO(s.dump());
     REQUIRE(s["value"].contains("sessionId"));
