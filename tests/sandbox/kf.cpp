@@ -229,7 +229,9 @@ std::string KfModule::user_name(const std::string& external_userid) const {
 std::string KfModule::ring(const std::string& open_kfid) {
   // The Token is opaque, ≤ 128 bytes, and valid 10 minutes (DOC 94670); shaped like the doc's example.
   std::string token = "ENC" + random_alnum(44);
-  sync_tokens_[token] = SyncToken{open_kfid, ctx_.now_ms() + kSyncTokenMs};
+  const auto now = ctx_.now_ms();
+  std::erase_if(sync_tokens_, [now](const auto& kv) { return kv.second.expires_ms <= now; });  // stays bounded
+  sync_tokens_[token] = SyncToken{open_kfid, now + kSyncTokenMs};
   const App* app = kf_app();
   if (!app) return token;
   // DOC 94670 回调事件 sample: no AgentID in the plaintext; the envelope is the app's (§1.6).
@@ -262,6 +264,12 @@ void KfModule::fail_event(const std::string& open_kfid, const std::string& exter
 std::string KfModule::issue_cursor(std::size_t position) {
   std::string c = random_alnum(19);  // like the doc's "4gw7MepFLfgF2VC5npN"; ≤ 64 bytes
   cursors_[c] = position;
+  // Cursors stay valid, but only the newest max_records are remembered (a long run stays bounded).
+  cursor_order_.push_back(c);
+  while (cursor_order_.size() > std::max<std::size_t>(ctx_.settings.max_records, 1)) {
+    cursors_.erase(cursor_order_.front());
+    cursor_order_.pop_front();
+  }
   return c;
 }
 
@@ -536,6 +544,7 @@ ApiReply KfModule::control_write(const json& body) {
     bool recent_welcome = ss.last_welcome_ms >= 0 && now - ss.last_welcome_ms < kWindowMs;
     if (!console_welcome && !recent_msg && !recent_welcome && body.value("welcome_code", true)) {
       std::string code = random_alnum(43);
+      std::erase_if(welcome_codes_, [now](const auto& kv) { return kv.second.expires_ms <= now; });
       welcome_codes_[code] = WelcomeCode{open_kfid, user, now + kWelcomeCodeMs, false};
       ev["welcome_code"] = code;
       out["welcome_code"] = code;
@@ -659,8 +668,9 @@ json KfModule::state() const {
 json KfModule::save() const {
   json log = json::array();
   for (const auto& it : log_) log.push_back({{"time_ms", it.time_ms}, {"open_kfid", it.open_kfid}, {"wire", it.wire}});
-  json cursors = json::object();
-  for (const auto& [c, pos] : cursors_) cursors[c] = pos;
+  json cursors = json::array();  // oldest first
+  for (const auto& c : cursor_order_)
+    if (auto it = cursors_.find(c); it != cursors_.end()) cursors.push_back({{"cursor", c}, {"position", it->second}});
   json tokens = json::array();
   for (const auto& [tok, st] : sync_tokens_)
     tokens.push_back({{"token", tok}, {"open_kfid", st.open_kfid}, {"expires_ms", st.expires_ms}});
@@ -700,9 +710,13 @@ void KfModule::restore(const json& saved) {
   for (const auto& j : array_field(saved, "log"))
     if (j.is_object() && j.contains("wire") && j["wire"].is_object())
       log_.push_back(Item{int_field(j, "time_ms").value_or(0), string_field(j, "open_kfid").value_or(""), j["wire"]});
-  if (saved.contains("cursors") && saved["cursors"].is_object())
-    for (const auto& [c, pos] : saved["cursors"].items())
-      if (pos.is_number_unsigned()) cursors_[c] = pos.get<std::size_t>();
+  for (const auto& j : array_field(saved, "cursors")) {
+    auto c = string_field(j, "cursor");
+    auto pos = int_field(j, "position");
+    if (!c || !pos || *pos < 0 || cursors_.count(*c)) continue;
+    cursors_[*c] = static_cast<std::size_t>(*pos);
+    cursor_order_.push_back(*c);
+  }
   for (const auto& j : array_field(saved, "sync_tokens"))
     if (auto tok = string_field(j, "token"))
       sync_tokens_[*tok] = SyncToken{string_field(j, "open_kfid").value_or(""), int_field(j, "expires_ms").value_or(0)};
@@ -743,6 +757,7 @@ void KfModule::restore(const json& saved) {
 void KfModule::reset() {
   log_.clear();
   cursors_.clear();
+  cursor_order_.clear();
   sync_tokens_.clear();
   sessions_.clear();
   msgids_.clear();

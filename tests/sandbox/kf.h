@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <memory>
 #include <optional>
@@ -99,6 +100,7 @@ class KfModule final : public Module {
   Context& ctx_;
   std::vector<Item> log_;
   std::map<std::string, std::size_t> cursors_;
+  std::deque<std::string> cursor_order_;  // cursors_ keys, oldest first: the newest settings.max_records kept
   std::map<std::string, SyncToken> sync_tokens_;
   std::map<Key, Session> sessions_;
   std::map<std::string, std::set<std::string>> msgids_;  // open_kfid → msgids used by send_msg*

@@ -287,5 +287,26 @@ TEST_CASE("the record keeps the newest max_records requests, messages and callba
   CHECK(env.sb().deliveries().size() == 3);
 }
 
+TEST_CASE("kf remembers the newest max_records sync_msg cursors, also across a restart", "[sandbox][state][kf]") {
+  Settings s = month_tokens();
+  s.max_records = 3;
+  SandboxEnv env(restart_fixture(), s);
+  const std::string tok = env.token("cc-secret");
+  env.control("/_sandbox/kf/write", {{"open_kfid", "wkA"}, {"text", "你好"}});
+  std::vector<std::string> cursors;
+  for (int i = 0; i < 4; ++i) {
+    auto r = env.post_json("/cgi-bin/kf/sync_msg?access_token=" + tok, {{"open_kfid", "wkA"}});
+    REQUIRE(r["errcode"] == 0);
+    cursors.push_back(r["next_cursor"].get<std::string>());
+  }
+  env.restart();
+  const std::string tok2 = env.token("cc-secret");
+  // The oldest of 4 is forgotten (an unknown cursor: 40058); the newest still continues.
+  CHECK(env.post_json("/cgi-bin/kf/sync_msg?access_token=" + tok2, {{"cursor", cursors[0]}})["errcode"] == 40058);
+  auto last = env.post_json("/cgi-bin/kf/sync_msg?access_token=" + tok2, {{"cursor", cursors[3]}});
+  CHECK(last["errcode"] == 0);
+  CHECK(last["msg_list"].empty());
+}
+
 }  // namespace
 }  // namespace yuer::sandbox
