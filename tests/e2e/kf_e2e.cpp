@@ -167,11 +167,22 @@ TEST_CASE("kf: 5 messages per parent message inside the window, the rest wait an
   REQUIRE(Run::eventually([&] { return run.inbox_texts() == 1; }));
 
   std::vector<std::int64_t> ids;
-  for (int i = 1; i <= 7; ++i) {
+  for (int i = 1; i <= 6; ++i) {
     auto r = run.push(parent, "第" + std::to_string(i) + "条：辅食添加小知识", "kf-e2e-" + std::to_string(i));
     REQUIRE(r["ids"].size() == 1);
     ids.push_back(r["ids"][0].get<std::int64_t>());
   }
+  // The 7th through yuerctl, as a coordinator would, with an expiry.
+  const std::string file = run.yuerd->dir().write("kf7.txt", "第7条：辅食添加小知识", 0644);
+  auto pushed = yuer::test::run({YUERCTL_BIN, "--url", run.yuerd->url(""), "--token-file",
+                              run.yuerd->dir().path() + "/secrets/admin_token", "push", "--kf",
+                              std::string(kKf) + "/" + parent, "--text", file, "--key", "kf-e2e-7", "--expire-hours",
+                              "48", "--json"},
+                             20s, run.yuerd->dir().path() + "/yuerctl.log");
+  INFO(pushed.output);
+  REQUIRE(pushed.code == 0);
+  ids.push_back(json::parse(pushed.output)["ids"][0].get<std::int64_t>());
+  CHECK(run.row(ids[6])["expire_at_ms"].get<std::int64_t>() > now_ms() + 47 * 3600 * 1000LL);
   REQUIRE(Run::eventually([&] { return run.delivered(parent).size() == 5; }));
   // The 6th waits at the head with its reason and no attempt counted; the 7th waits behind it.
   REQUIRE(Run::eventually([&] { return run.row(ids[5])["last_reason"].get<std::string>().find("5 条") != std::string::npos; }));
