@@ -54,44 +54,9 @@ GroupTask read_task(SQLite::Statement& q) {
   return t;
 }
 
-class SqliteGroupTaskStore final : public GroupTaskStore {
-  template <class F>
-  auto write(const char* op, F&& f) {
-    try {
-      SQLite::Transaction tx(db_, SQLite::TransactionBehavior::IMMEDIATE);
-      auto r = f();
-      tx.commit();
-      return r;
-    } catch (const SQLite::Exception& e) {
-      throw to_store_error(e, path_, std::string("group tasks ") + op);
-    }
-  }
-
-  template <class F>
-  auto read(const char* op, F&& f) {
-    try {
-      return f();
-    } catch (const SQLite::Exception& e) {
-      throw to_store_error(e, path_, std::string("group tasks ") + op);
-    }
-  }
-
-  // Runs `sql` with `bind` once per id.
-  template <class Bind>
-  int each_id(const char* sql, const std::vector<std::int64_t>& ids, Bind bind) {
-    SQLite::Statement q(db_, sql);
-    int changed = 0;
-    for (auto id : ids) {
-      q.bind(1, id);
-      bind(q);
-      changed += q.exec();
-      q.reset();
-    }
-    return changed;
-  }
-
+class SqliteGroupTaskStore final : public GroupTaskStore, private SqliteConnection {
  public:
-  SqliteGroupTaskStore(std::string path, SQLite::Database db) : path_(std::move(path)), db_(std::move(db)) {}
+  SqliteGroupTaskStore(std::string path, SQLite::Database db) : SqliteConnection(std::move(path), std::move(db), "group tasks") {}
 
   std::vector<EnqueueResult> enqueue(const std::vector<NewGroupPost>& posts, std::int64_t now_ms) override {
     return write("enqueue", [&] {
@@ -328,6 +293,20 @@ class SqliteGroupTaskStore final : public GroupTaskStore {
   }
 
  private:
+  // Runs `sql` with `bind` once per id; returns the rows changed.
+  template <class Bind>
+  int each_id(const char* sql, const std::vector<std::int64_t>& ids, Bind bind) {
+    SQLite::Statement q(db_, sql);
+    int changed = 0;
+    for (auto id : ids) {
+      q.bind(1, id);
+      bind(q);
+      changed += q.exec();
+      q.reset();
+    }
+    return changed;
+  }
+
   // The tasks `q` selects, each with its groups (and their results) and posts.
   std::vector<GroupTask> with_details(SQLite::Statement& q) {
     std::vector<GroupTask> out;
@@ -357,9 +336,6 @@ class SqliteGroupTaskStore final : public GroupTaskStore {
 
  private:
   struct NotQueued {};
-
-  std::string path_;
-  SQLite::Database db_;
 };
 
 }  // namespace

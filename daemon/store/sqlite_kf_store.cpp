@@ -13,30 +13,9 @@
 namespace yuer::store {
 namespace {
 
-class SqliteKfStore final : public KfStore {
-  template <class F>
-  auto write(const char* op, F&& f) {
-    try {
-      SQLite::Transaction tx(db_, SQLite::TransactionBehavior::IMMEDIATE);
-      auto r = f();
-      tx.commit();
-      return r;
-    } catch (const SQLite::Exception& e) {
-      throw to_store_error(e, path_, std::string("kf ") + op);
-    }
-  }
-
-  template <class F>
-  auto read(const char* op, F&& f) {
-    try {
-      return f();
-    } catch (const SQLite::Exception& e) {
-      throw to_store_error(e, path_, std::string("kf ") + op);
-    }
-  }
-
+class SqliteKfStore final : public KfStore, private SqliteConnection {
  public:
-  SqliteKfStore(std::string path, SQLite::Database db) : path_(std::move(path)), db_(std::move(db)) {}
+  SqliteKfStore(std::string path, SQLite::Database db) : SqliteConnection(std::move(path), std::move(db), "kf") {}
 
   std::optional<std::string> cursor(const std::string& open_kfid) override {
     return read("cursor", [&]() -> std::optional<std::string> {
@@ -160,29 +139,14 @@ class SqliteKfStore final : public KfStore {
     });
   }
 
- private:
-  std::string path_;
-  SQLite::Database db_;
 };
 
 }  // namespace
 
 Result<std::unique_ptr<KfStore>> open_sqlite_kf_store(const Settings& settings) {
-  if (settings.path == ":memory:")
-    return fail("store.open", "the kf state needs a store file (a second connection cannot see \":memory:\")");
-  {
-    // Creates and migrates the file (or refuses it) exactly as the main store does.
-    auto main = open_sqlite_store(settings);
-    if (!main) return main.error();
-  }
-  const int flags = (settings.read_only ? SQLite::OPEN_READONLY : SQLite::OPEN_READWRITE) | SQLite::OPEN_NOMUTEX;
-  try {
-    SQLite::Database db(settings.path, flags, settings.busy_timeout_ms);
-    db.exec("PRAGMA synchronous = " + settings.synchronous);
-    return std::unique_ptr<KfStore>(std::make_unique<SqliteKfStore>(settings.path, std::move(db)));
-  } catch (const SQLite::Exception& e) {
-    return fail("store.open", fmt::format("cannot open the kf state in {}: {}", settings.path, e.what()));
-  }
+  auto db = open_sqlite_connection(settings, "the kf state");
+  if (!db) return db.error();
+  return std::unique_ptr<KfStore>(std::make_unique<SqliteKfStore>(settings.path, std::move(*db)));
 }
 
 }  // namespace yuer::store

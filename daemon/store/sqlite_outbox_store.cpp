@@ -43,39 +43,19 @@ OutboxRow read_row(SQLite::Statement& q) {
   return r;
 }
 
-class SqliteOutboxStore final : public OutboxStore {
-  // Defined first: their deduced return types are needed by the methods below.
-  template <class F>
-  auto write(const char* op, F&& f) {
-    try {
-      SQLite::Transaction tx(db_, SQLite::TransactionBehavior::IMMEDIATE);
-      auto r = f();
-      tx.commit();
-      return r;
-    } catch (const SQLite::Exception& e) {
-      for (auto* s : {&insert_, &find_key_, &mark_, &finish_}) {
-        try {
-          s->reset();
-        } catch (...) {
-        }
+class SqliteOutboxStore final : public OutboxStore, private SqliteConnection {
+  void on_write_error() noexcept override {
+    for (auto* s : {&insert_, &find_key_, &mark_, &finish_}) {
+      try {
+        s->reset();
+      } catch (...) {
       }
-      throw to_store_error(e, path_, std::string("outbox ") + op);
-    }
-  }
-
-  template <class F>
-  auto read(const char* op, F&& f) {
-    try {
-      return f();
-    } catch (const SQLite::Exception& e) {
-      throw to_store_error(e, path_, std::string("outbox ") + op);
     }
   }
 
  public:
   SqliteOutboxStore(std::string path, SQLite::Database db)
-      : path_(std::move(path)),
-        db_(std::move(db)),
+      : SqliteConnection(std::move(path), std::move(db), "outbox"),
         insert_(db_,
                 "INSERT INTO outbox (route, target, kind, content, idempotency_key, part, parts, expire_at_ms, "
                 "created_ms, updated_ms, next_attempt_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?9) "
@@ -251,8 +231,6 @@ class SqliteOutboxStore final : public OutboxStore {
   }
 
  private:
-  std::string path_;
-  SQLite::Database db_;
   SQLite::Statement insert_;
   SQLite::Statement find_key_;
   SQLite::Statement mark_;

@@ -8,6 +8,7 @@
 #include <SQLiteCpp/Database.h>
 #include <SQLiteCpp/Exception.h>
 #include <SQLiteCpp/Statement.h>
+#include <SQLiteCpp/Transaction.h>
 
 #include <string>
 #include <string_view>
@@ -26,6 +27,49 @@ StoreError to_store_error(const SQLite::Exception& e, std::string_view path, std
 // it with the settings' synchronous mode and busy timeout. ":memory:" is refused (a second
 // connection cannot see it).
 Result<SQLite::Database> open_sqlite_connection(const Settings& settings, std::string_view what);
+
+// The common part of a store that keeps its own connection (outbox, group tasks, kf, ...): the
+// connection, the file's path, and transaction helpers that turn SQLite errors into StoreError
+// naming the file and "<what> <op>". Statements a subclass caches are members declared after this
+// base, so they are finalized before the connection closes.
+class SqliteConnection {
+ protected:
+  SqliteConnection(std::string path, SQLite::Database db, std::string what)
+      : path_(std::move(path)), db_(std::move(db)), what_(std::move(what)) {}
+  ~SqliteConnection() = default;
+
+  // Runs `f` in one IMMEDIATE transaction and commits; on an SQLite error it rolls back, calls
+  // on_write_error() and throws StoreError.
+  template <class F>
+  auto write(const char* op, F&& f) {
+    try {
+      SQLite::Transaction tx(db_, SQLite::TransactionBehavior::IMMEDIATE);
+      auto r = f();
+      tx.commit();
+      return r;
+    } catch (const SQLite::Exception& e) {
+      on_write_error();
+      throw to_store_error(e, path_, what_ + " " + op);
+    }
+  }
+
+  // Runs `f` (reads); an SQLite error becomes StoreError.
+  template <class F>
+  auto read(const char* op, F&& f) {
+    try {
+      return f();
+    } catch (const SQLite::Exception& e) {
+      throw to_store_error(e, path_, what_ + " " + op);
+    }
+  }
+
+  // After a failed write: e.g. reset cached statements left mid-step. Must not throw.
+  virtual void on_write_error() noexcept {}
+
+  std::string path_;
+  SQLite::Database db_;
+  std::string what_;
+};
 
 class SqliteStore final : public Store {
  public:
