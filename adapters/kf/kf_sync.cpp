@@ -92,14 +92,19 @@ void KfSync::ring(std::string open_kfid, std::string token) {
   }
   a.running = true;
   boost::asio::co_spawn(io_, run_account(open_kfid), [this, open_kfid](std::exception_ptr e) {
-    accounts_[open_kfid].running = false;
-    if (!e) return;
-    try {
-      std::rethrow_exception(e);
-    } catch (const std::exception& ex) {
-      // A store failure: the cursor did not move, the next doorbell pulls the same page again.
-      spdlog::error("kf sync open_kfid={} failed: {}", open_kfid, ex.what());
+    Account& done = accounts_[open_kfid];
+    done.running = false;
+    if (e) {
+      try {
+        std::rethrow_exception(e);
+      } catch (const std::exception& ex) {
+        // A store failure: the cursor did not move, the next doorbell pulls the same page again.
+        spdlog::error("kf sync open_kfid={} failed: {}", open_kfid, ex.what());
+      }
+      return;
     }
+    // A doorbell that rang between the last check and this handler is not lost.
+    if (done.again) ring(open_kfid, {});
   });
 }
 
