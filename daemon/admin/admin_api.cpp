@@ -1,6 +1,7 @@
 #include "daemon/admin/admin_api.h"
 
 #include "daemon/base/secure.h"
+#include "daemon/org/importer.h"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/url/parse.hpp>
@@ -44,6 +45,14 @@ std::vector<net::Route> AdminApi::routes(bool allow_remote) {
                        [this](http::Request req) { return api(std::move(req)); }};
   api_route.loopback_only = !allow_remote;
   out.push_back(std::move(api_route));
+  // CSV uploads are larger than other API bodies; the limit is checked before the body is read.
+  for (const char* path : {"/api/v1/org/import", "/api/v1/roster/import"}) {
+    net::Route import_route{path, net::Route::Match::kExact, "api",
+                            [this](http::Request req) { return api(std::move(req)); }};
+    import_route.body_limit = org::kMaxImportBytes;
+    import_route.loopback_only = !allow_remote;
+    out.push_back(std::move(import_route));
+  }
   out.push_back({"/healthz", net::Route::Match::kExact, "healthz",
                  [this](http::Request req) { return healthz(std::move(req)); }});
   out.push_back({"/metrics", net::Route::Match::kExact, "metrics",
@@ -80,6 +89,9 @@ awaitable<http::Response> AdminApi::api(http::Request req) {
     co_return co_await outbox_api(std::move(req), std::move(path));
   if (group_tasks_ && (path == "/api/v1/group_tasks" || path.starts_with("/api/v1/group_posts/")))
     co_return co_await group_task_api(std::move(req), std::move(path));
+  if (org_ && (path == "/api/v1/org" || path == "/api/v1/org/import" || path == "/api/v1/roster" ||
+               path == "/api/v1/roster/import"))
+    co_return co_await org_api(std::move(req), std::move(path));
   co_return http::make_error(req, http::Status::not_found, "api.not_found", "no such API: " + path);
 }
 

@@ -5,13 +5,16 @@
 #include "daemon/base/metrics.h"
 #include "daemon/group_task/engine.h"
 #include "daemon/net/http_server.h"
+#include "daemon/org/phone_key.h"
 #include "daemon/outbox/dispatcher.h"
+#include "daemon/store/org_store.h"
 #include "daemon/store/outbox_store.h"
 #include "daemon/store/store.h"
 
 #include <boost/asio/thread_pool.hpp>
 #include <nlohmann/json.hpp>
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -38,6 +41,13 @@ class AdminApi {
   // outlive the routes. Without it those answer 422 / 404.
   void set_group_tasks(group_task::Engine* engine) { group_tasks_ = engine; }
 
+  // Enables /api/v1/org[/import] and /api/v1/roster[/import]: `org` (store pool thread) must
+  // outlive the routes. Without `phone_key` roster imports answer 503 (no [roster] phone_key_*).
+  void set_org(store::OrgStore* org, std::optional<org::PhoneKey> phone_key) {
+    org_ = org;
+    phone_key_ = std::move(phone_key);
+  }
+
   // Replaces the admin token (SIGHUP). Call on the io thread.
   void set_token(const std::string& token);
 
@@ -55,6 +65,8 @@ class AdminApi {
   // outbox_api.cpp too: push to customer groups, /api/v1/group_tasks[?state=&owner=], /api/v1/group_posts/ID
   awaitable<http::Response> push_group_posts(http::Request req, nlohmann::json body);
   awaitable<http::Response> group_task_api(http::Request req, std::string path);
+  // org_api.cpp: organisation units and the family roster (imports and listings)
+  awaitable<http::Response> org_api(http::Request req, std::string path);
 
   store::Store& store_;
   boost::asio::thread_pool& store_pool_;
@@ -63,6 +75,8 @@ class AdminApi {
   outbox::Dispatcher* dispatcher_ = nullptr;
   store::OutboxStore* outbox_ = nullptr;
   group_task::Engine* group_tasks_ = nullptr;
+  store::OrgStore* org_ = nullptr;
+  std::optional<org::PhoneKey> phone_key_;
 };
 
 }  // namespace yuer::admin

@@ -13,8 +13,11 @@
 #include <chrono>
 #include <cstdlib>
 #include <ctime>
+#include <filesystem>
 #include <fstream>
+#include <iomanip>
 #include <iostream>
+#include <set>
 #include <sstream>
 
 namespace {
@@ -284,6 +287,126 @@ int cmd_group_tasks_list(const Globals& g, const GroupTaskOptions& o) {
   return kOk;
 }
 
+// --- org import / roster import: CSV uploads -------------------------------------------
+
+// The daemon refuses larger uploads (org::kMaxImportBytes, the import routes' body limit); checked
+// here first so a huge file is never sent.
+constexpr std::uintmax_t kMaxImportBytes = 20 * 1024 * 1024;
+
+struct ImportOptions {
+  std::string file;
+  bool apply = false;
+  bool skip_invalid = false;
+};
+
+// Uploads `o.file` to `path` and prints the report. Exit: 0 when the file has no bad row (or
+// --skip-invalid applied the good ones), 1 when rows are bad or the daemon refused, 2 when the
+// file cannot be read.
+int cmd_import(const Globals& g, const std::string& path, const ImportOptions& o) {
+  std::error_code ec;
+  const auto size = std::filesystem::file_size(o.file, ec);
+  if (ec) return die(kUsage, "cannot read " + o.file + ": " + ec.message());
+  if (size > kMaxImportBytes) {
+    std::ostringstream msg;
+    msg << o.file << ": 文件大小 " << std::fixed << std::setprecision(1) << static_cast<double>(size) / 1048576.0
+        << " MB 超过上限 20 MB，未上传（请按乡镇拆分后分别导入）";
+    return die(kRuntime, msg.str());
+  }
+  std::ifstream in(o.file, std::ios::binary);
+  if (!in) return die(kUsage, "cannot read " + o.file);
+  std::ostringstream buf;
+  buf << in.rdbuf();
+  std::string token, error;
+  if (!read_token(g.token_file, token, error)) return die(kUsage, error);
+  const std::string target = path + "?dry_run=" + (o.apply ? "0" : "1") + (o.skip_invalid ? "&skip_invalid=1" : "");
+  auto rsp = yuer::net::http_request(Verb::post, g.url + target, buf.str(),
+                                     {{"Authorization", "Bearer " + token}, {"Content-Type", "text/csv"}},
+                                     std::chrono::seconds(300));
+  if (!rsp) return die(kRuntime, "cannot reach yuerd at " + g.url + ": " + rsp.error().message);
+  if (rsp->status == 401) return die(kRuntime, "yuerd refused the admin token from " + g.token_file);
+  if (rsp->status == 413) return die(kRuntime, o.file + ": yuerd 拒绝：文件超过大小上限 20 MB");
+  json out = json::parse(rsp->body, nullptr, false);
+  if (rsp->status != 200) {
+    std::string msg = out.is_object() && out.contains("error") ? out["error"].value("message", "") : rsp->body;
+    return die(kRuntime, "yuerd answered " + std::to_string(rsp->status) + ": " + msg);
+  }
+  if (!out.is_object()) return die(kRuntime, "yuerd answered with a body that is not JSON");
+  const std::size_t bad = out["invalid"].size();
+  const bool applied = out.value("applied", false);
+  const int rc = (bad == 0 || (applied && o.skip_invalid)) ? kOk : kRuntime;
+  if (g.json_out) {
+    std::cout << out.dump(2, ' ', false, json::error_handler_t::replace) << "\n";
+    return rc;
+  }
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& i : out["invalid"]) {
+    const auto row = i.value("row", 0ULL);
+    rows.push_back({row == 0 ? "整个文件" : std::to_string(row), i.value("column", ""), i.value("reason", "")});
+  }
+  if (!rows.empty()) {
+    yuer::yuerctl::print_table(std::cout, {"行号", "列", "原因"}, rows);
+    std::cout << "\n";
+  }
+  std::cout << "文件编码: " << (out.value("encoding", "").empty() ? "-" : out.value("encoding", "")) << "\n"
+            << "数据行: " << out.value("rows", 0ULL) << "，有效: " << out.value("valid", 0ULL) << "，错误行: "
+            << [&] {
+                 std::set<std::uint64_t> distinct;
+                 for (const auto& i : out["invalid"]) distinct.insert(i.value("row", 0ULL));
+                 return distinct.size();
+               }()
+            << "（问题 " << bad << " 处）\n"
+            << (applied ? "新增: " : "将新增: ") << out.value("created", 0ULL) << "，" << (applied ? "更新: " : "将更新: ")
+            << out.value("updated", 0ULL) << "，不变: " << out.value("unchanged", 0ULL) << "\n";
+  if (applied)
+    std::cout << "结果: 已导入" << (bad ? "（已跳过错误行）" : "") << "\n";
+  else if (!o.apply)
+    std::cout << "结果: 试运行，未写入任何数据。" << (bad ? "请先改正错误行；" : "") << "确认无误后加 --apply 导入\n";
+  else
+    std::cout << "结果: 未导入（全部导入或全部不导入）。请改正错误行后重试，或加 --skip-invalid 只导入有效行\n";
+  return rc;
+}
+
+int cmd_org_list(const Globals& g, const std::string& prefix) {
+  json out;
+  if (int rc = api_get(g, "/api/v1/org" + (prefix.empty() ? std::string() : "?prefix=" + prefix), out); rc != kOk) return rc;
+  if (g.json_out) {
+    std::cout << out.dump(2, ' ', false, json::error_handler_t::replace) << "\n";
+    return kOk;
+  }
+  static const char* kLevels[] = {"", "省", "市", "县", "乡镇", "村"};
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& u : out["units"]) {
+    const int level = u.value("level", 0);
+    rows.push_back({u.value("code", ""), u.value("name", ""), level >= 1 && level <= 5 ? kLevels[level] : "?",
+                    u.value("parent", "")});
+  }
+  yuer::yuerctl::print_table(std::cout, {"区划代码", "名称", "级别", "上级代码"}, rows);
+  std::cout << "共 " << rows.size() << " 个单位\n";
+  return kOk;
+}
+
+int cmd_roster_list(const Globals& g, const std::string& unit, int limit) {
+  json out;
+  std::string path = "/api/v1/roster?limit=" + std::to_string(limit);
+  if (!unit.empty()) path += "&unit=" + unit;
+  if (int rc = api_get(g, path, out); rc != kOk) return rc;
+  if (g.json_out) {
+    std::cout << out.dump(2, ' ', false, json::error_handler_t::replace) << "\n";
+    return kOk;
+  }
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& f : out["families"]) {
+    std::string tags;
+    for (const auto& t : f["tags"]) tags += (tags.empty() ? "" : "；") + t.get<std::string>();
+    rows.push_back({f.value("child_id", ""), f.value("birth_date", ""), f.value("sex", ""), f.value("unit_code", ""),
+                    f.value("phone_masked", ""), f.value("external_userid", ""), tags});
+  }
+  yuer::yuerctl::print_table(std::cout, {"儿童编号", "出生日期", "性别", "区划代码", "手机（脱敏）", "external_userid", "项目标签"},
+                             rows);
+  std::cout << "显示 " << rows.size() << " 户，共 " << out.value("total", 0LL) << " 户\n";
+  return kOk;
+}
+
 int cmd_migrate(const std::string& store_path) {
   yuer::store::Settings s;
   s.path = store_path;
@@ -373,6 +496,35 @@ int main(int argc, char** argv) {
   group_tasks_list->add_option("--limit", go.limit, "rows to show (1-1000)")->capture_default_str()->check(CLI::Range(1, 1000));
   group_tasks_list->add_flag("--json", g.json_out, "print JSON");
 
+  ImportOptions imp;
+  std::string org_prefix;
+  auto* org = cli.add_subcommand("org", "organisation units (12-digit administrative division codes)");
+  org->require_subcommand(1);
+  auto* org_import = org->add_subcommand(
+      "import", "check (dry run) or import units from a CSV file: columns 区划代码,名称 (UTF-8 or GB18030, up to 20 MB)");
+  org_import->add_option("file", imp.file, "CSV file")->required();
+  org_import->add_flag("--apply", imp.apply, "write the units (default: dry run, nothing written)");
+  org_import->add_flag("--skip-invalid", imp.skip_invalid, "with --apply: write the valid rows even when some are bad");
+  org_import->add_flag("--json", g.json_out, "print the JSON report");
+  auto* org_list = org->add_subcommand("list", "list units by code");
+  org_list->add_option("--prefix", org_prefix, "only codes starting with these digits")->check(CLI::Number);
+  org_list->add_flag("--json", g.json_out, "print JSON");
+
+  std::string roster_unit;
+  int roster_limit = 100;
+  auto* roster = cli.add_subcommand("roster", "the family roster (children 0-36 months and their caregivers)");
+  roster->require_subcommand(1);
+  auto* roster_import = roster->add_subcommand(
+      "import", "check (dry run) or import families from a CSV file (see README: family roster CSV; up to 20 MB)");
+  roster_import->add_option("file", imp.file, "CSV file")->required();
+  roster_import->add_flag("--apply", imp.apply, "write the families (default: dry run, nothing written)");
+  roster_import->add_flag("--skip-invalid", imp.skip_invalid, "with --apply: write the valid rows even when some are bad");
+  roster_import->add_flag("--json", g.json_out, "print the JSON report");
+  auto* roster_list = roster->add_subcommand("list", "list families (phones masked), by child id");
+  roster_list->add_option("--unit", roster_unit, "only units whose code starts with these digits")->check(CLI::Number);
+  roster_list->add_option("--limit", roster_limit, "rows to show (1-10000)")->capture_default_str()->check(CLI::Range(1, 10000));
+  roster_list->add_flag("--json", g.json_out, "print JSON");
+
   std::string store_path;
   auto* migrate = cli.add_subcommand("migrate", "offline: apply pending store migrations");
   migrate->add_option("--store", store_path, "store file (yuerd must not be running)")->required();
@@ -392,5 +544,9 @@ int main(int argc, char** argv) {
   if (*outbox_retry) return cmd_outbox_action(g, oo.id, "retry");
   if (*outbox_cancel) return cmd_outbox_action(g, oo.id, "cancel");
   if (*group_tasks_list) return cmd_group_tasks_list(g, go);
+  if (*org_import) return cmd_import(g, "/api/v1/org/import", imp);
+  if (*org_list) return cmd_org_list(g, org_prefix);
+  if (*roster_import) return cmd_import(g, "/api/v1/roster/import", imp);
+  if (*roster_list) return cmd_roster_list(g, roster_unit, roster_limit);
   return die(kUsage, "unknown command");
 }

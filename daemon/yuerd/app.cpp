@@ -8,8 +8,10 @@
 #include "daemon/group_task/engine.h"
 #include "daemon/inbox/group_commit_inbox.h"
 #include "daemon/net/http_server.h"
+#include "daemon/org/phone_key.h"
 #include "daemon/outbox/dispatcher.h"
 #include "daemon/store/kf_store.h"
+#include "daemon/store/org_store.h"
 #include "daemon/store/outbox_store.h"
 #include "daemon/store/store.h"
 
@@ -118,6 +120,7 @@ class Daemon {
   std::unique_ptr<outbox::Dispatcher> dispatcher_;
   std::unique_ptr<store::GroupTaskStore> group_task_store_;
   std::unique_ptr<group_task::Engine> group_tasks_;
+  std::unique_ptr<store::OrgStore> org_store_;
   std::unique_ptr<admin::AdminApi> admin_;
   std::unique_ptr<net::HttpServer> server_;
 };
@@ -189,6 +192,16 @@ int Daemon::run() {
     admin_->set_group_tasks(group_tasks_.get());
   }
 
+  auto org_store = store::open_sqlite_org_store(settings_.store);
+  if (!org_store) {
+    spdlog::critical("cannot open the organisation store: {} ({})", org_store.error().message, org_store.error().code);
+    return kExitRuntime;
+  }
+  org_store_ = std::move(*org_store);
+  std::optional<org::PhoneKey> phone_key;
+  if (!settings_.roster_phone_key.empty()) phone_key.emplace(settings_.roster_phone_key);
+  admin_->set_org(org_store_.get(), std::move(phone_key));
+
   server_ = std::make_unique<net::HttpServer>(ioc_, settings_.server, metrics_);
   for (auto& r : callbacks_->routes()) server_->add_route(std::move(r));
   for (auto& r : admin_->routes(settings_.admin_allow_remote)) server_->add_route(std::move(r));
@@ -232,6 +245,7 @@ int Daemon::run() {
   store_pool_.join();
   server_.reset();
   admin_.reset();
+  org_store_.reset();
   group_tasks_.reset();
   group_task_store_.reset();
   dispatcher_.reset();

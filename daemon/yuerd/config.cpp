@@ -142,6 +142,15 @@ constexpr SecretRule kCallbackToken{"token", check_callback_token};
 constexpr SecretRule kAesKey{"aes_key", check_aes_key};
 constexpr SecretRule kAdminToken{"token", check_admin_token};
 
+// The HMAC key under which phone numbers are stored: long enough that hashes of the 10^9 possible
+// mobile numbers cannot be recomputed without it.
+std::string check_phone_key(std::string_view v) {
+  if (v.size() < 16 || v.size() > 1024)
+    return fmt::format("expected 16 to 1024 bytes (got {} bytes)", v.size());
+  return {};
+}
+constexpr SecretRule kPhoneKey{"phone_key", check_phone_key};
+
 std::size_t edit_distance(std::string_view a, std::string_view b) {
   std::vector<std::size_t> row(b.size() + 1);
   for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
@@ -216,7 +225,7 @@ class Loader {
     Settings s;
     s.source_file = file_;
     Table top{&root, "", 1};
-    check_keys(top, {"server", "store", "inbox", "wecom", "callback", "time", "admin", "log", "outbox", "group_task"});
+    check_keys(top, {"server", "store", "inbox", "wecom", "callback", "time", "admin", "log", "outbox", "group_task", "roster"});
     load_server(sub_table(top, "server"), s.server);
     load_store(sub_table(top, "store"), s.store);
     load_inbox(sub_table(top, "inbox"), s.inbox);
@@ -227,6 +236,7 @@ class Loader {
     load_log(sub_table(top, "log"), s);
     load_outbox(sub_table(top, "outbox"), s.outbox);
     load_group_task(sub_table(top, "group_task"), s);
+    load_roster(sub_table(top, "roster"), s);
     if (error_) return *error_;
     return s;
   }
@@ -666,6 +676,12 @@ class Loader {
     if (auto v = get_secret(t, kAdminToken)) s.admin_token = std::move(*v);
     if (const toml::node* n = typed(t, "allow_remote", toml::node_type::boolean, "a boolean (true or false)"))
       s.admin_allow_remote = *n->value<bool>();
+  }
+
+  void load_roster(const Table& t, Settings& s) {
+    if (!t.node) return;
+    check_keys(t, {}, {kPhoneKey});
+    if (auto v = get_secret(t, kPhoneKey)) s.roster_phone_key = std::move(*v);
   }
 
   void load_outbox(const Table& t, outbox::Settings& out) {

@@ -69,6 +69,7 @@ struct Settings {
   group_task::Settings group_task;
   std::string time_zone = "Asia/Shanghai";
   std::string admin_token;        // secret
+  std::string roster_phone_key;   // secret: [roster] phone_key_* (HMAC key for phone numbers); '' = roster imports off
   bool admin_allow_remote = false;  // admin API answers non-loopback peers only when true
   spdlog::level::level_enum log_level = spdlog::level::info;
 };
