@@ -54,8 +54,17 @@ std::optional<Table> read_table(std::string_view bytes, const std::vector<Column
   bool header_ok = true;
   std::string expected;
   for (const auto& c : columns) expected += (expected.empty() ? "" : "、") + std::string(c.label);
-  for (std::size_t f = 0; f < header.fields.size(); ++f) {
+  // Spreadsheets often save empty columns to the right of the table: empty header cells at the
+  // end are ignored (and so are empty fields beyond the header in data rows, see check_width).
+  std::size_t header_cells = header.fields.size();
+  while (header_cells > 0 && trim(header.fields[header_cells - 1]).empty()) --header_cells;
+  for (std::size_t f = 0; f < header_cells; ++f) {
     const std::string name(trim(header.fields[f]));
+    if (name.empty()) {
+      file_issue(header.row, "", fmt::format("第 {} 列没有列名", f + 1));
+      header_ok = false;
+      continue;
+    }
     auto it = std::find_if(columns.begin(), columns.end(),
                            [&](const Column& c) { return name == c.key || name == c.label; });
     if (it == columns.end()) {
@@ -97,9 +106,14 @@ std::string_view field(const Table& t, const CsvRecord& rec, std::size_t k) {
 // A row whose field count differs from the header's: reported, not read further.
 bool check_width(const Table& t, const CsvRecord& rec, std::size_t header_width, ImportReport& report) {
   if (rec.fields.size() == header_width) return true;
-  if (rec.fields.size() > header_width)
+  if (rec.fields.size() > header_width) {
+    std::size_t used = rec.fields.size();
+    while (used > header_width && trim(rec.fields[used - 1]).empty()) --used;
+    if (used == header_width) return true;  // only empty cells beyond the table
     report.invalid.push_back({rec.row, "", fmt::format("本行有 {} 列，比表头多 {} 列（多余的列；字段中含逗号时请加英文双引号）",
-                                                       rec.fields.size(), rec.fields.size() - header_width)});
+                                                       used, used - header_width)});
+    return false;
+  }
   else
     report.invalid.push_back({rec.row, "", fmt::format("本行只有 {} 列，比表头少 {} 列（缺少列）", rec.fields.size(),
                                                        header_width - rec.fields.size())});

@@ -180,6 +180,21 @@ TEST_CASE("roster file: every kind of broken row is reported precisely", "[org][
   }
 }
 
+TEST_CASE("roster file: empty columns to the right of the table (as spreadsheets save them) are ignored", "[org][import]") {
+  auto rows = check_roster_file("儿童编号,出生日期,区划代码,照护人手机,,\n"
+                                "C1,2025-01-01,440103001000,13812345678,,\n"
+                                "C2,2025-01-01,440103001000,13812345679\n"
+                                "C3,2025-01-01,440103001000,13812345670,,,\n",
+                                unit_codes(), kToday, kKey);
+  CHECK(rows.report.invalid.empty());
+  CHECK(rows.families.size() == 3);
+  auto gap = check_roster_file("儿童编号,,出生日期,区划代码,照护人手机\nC1,,2025-01-01,440103001000,13812345678\n",
+                               unit_codes(), kToday, kKey);
+  REQUIRE(gap.report.invalid.size() == 1);
+  CHECK(gap.report.invalid[0].row == 1);
+  CHECK(gap.report.invalid[0].reason.find("第 2 列没有列名") != std::string::npos);
+}
+
 TEST_CASE("roster file: a file above the size limit is refused before it is read", "[org][import]") {
   std::string big(kMaxImportBytes + 1, 'x');
   auto rows = check_roster_file(big, unit_codes(), kToday, kKey);
