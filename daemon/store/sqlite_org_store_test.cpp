@@ -1,5 +1,6 @@
 #include "daemon/store/org_store.h"
 
+#include "daemon/store/migrations.h"
 #include "daemon/store/store_testing.h"
 
 #include <SQLiteCpp/Database.h>
@@ -83,6 +84,28 @@ TEST_CASE("org store: a failed write changes nothing", "[store][org]") {
   CHECK_THROWS((*opened)->write_families({family("C2", "440103001000"), family("C3", "440103001000")}, 20));
   other.exec("ROLLBACK");
   CHECK(env.store->count_families("") == 1);
+}
+
+TEST_CASE("org store: migration 0005 upgrades a version-4 file and keeps its rows", "[store][org]") {
+  TempDir dir;
+  const auto path = (dir.path() / "yuer.db").string();
+  {
+    SQLite::Database db(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+    for (const auto& m : internal::migrations())
+      if (m.version <= 4) db.exec(std::string(m.sql));
+    db.exec("PRAGMA user_version = 4");
+    db.exec("INSERT INTO group_post (chat_id, content, idempotency_key, created_ms, updated_ms) "
+            "VALUES ('wrA', 'x', 'k1', 1, 1)");
+  }
+  Settings s;
+  s.path = path;
+  auto opened = open_sqlite_org_store(s);
+  REQUIRE(opened.has_value());
+  (*opened)->write_units({{"440000000000", "广东省", 1, ""}}, 5);
+  CHECK((*opened)->units("").size() == 1);
+  SQLite::Database check(path, SQLite::OPEN_READONLY);
+  CHECK(check.execAndGet("PRAGMA user_version").getInt() >= 5);
+  CHECK(check.execAndGet("SELECT count(*) FROM group_post").getInt() == 1);
 }
 
 }  // namespace
