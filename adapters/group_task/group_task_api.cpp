@@ -20,15 +20,7 @@ std::string string_at(const json& j, const char* key) {
 std::int64_t int_at(const json& j, const char* key) {
   auto it = j.find(key);
   if (it == j.end()) return 0;
-  if (it->is_number_integer()) return it->get<std::int64_t>();
-  // get_groupmsg_list_v2's create_time is typed as a string by some clients [UNCERTAIN]; accept both.
-  if (it->is_string()) {
-    try {
-      return std::stoll(it->get<std::string>());
-    } catch (...) {
-    }
-  }
-  return 0;
+  return it->is_number_integer() ? it->get<std::int64_t>() : 0;
 }
 
 SendOutcome malformed(const char* what) {
@@ -158,7 +150,6 @@ class Api final : public model::GroupTaskApi {
         t.msgid = string_at(m, "msgid");
         auto text = m.find("text");
         if (text != m.end() && text->is_object()) t.text = string_at(*text, "content");
-        t.create_time_s = int_at(m, "create_time");
         if (!t.msgid.empty()) a.tasks.push_back(std::move(t));
       }
       cursor = string_at(r.body, "next_cursor");

@@ -38,7 +38,6 @@ struct TaskStatusAnswer {
 struct CreatedTask {
   std::string msgid;
   std::string text;
-  std::int64_t create_time_s = 0;
 };
 
 struct CreatedTasksAnswer {

@@ -299,6 +299,17 @@ struct ImportOptions {
   bool skip_invalid = false;
 };
 
+// The "import" subcommand of `parent` (org, roster): a CSV file, dry run unless --apply.
+CLI::App* add_import(CLI::App* parent, const std::string& description, const std::string& what, ImportOptions& o,
+                     Globals& g) {
+  auto* cmd = parent->add_subcommand("import", description);
+  cmd->add_option("file", o.file, "CSV file")->required();
+  cmd->add_flag("--apply", o.apply, "write the " + what + " (default: dry run, nothing written)");
+  cmd->add_flag("--skip-invalid", o.skip_invalid, "with --apply: write the valid rows even when some are bad");
+  cmd->add_flag("--json", g.json_out, "print the JSON report");
+  return cmd;
+}
+
 // Uploads `o.file` to `path` and prints the report. Exit: 0 when the file has no bad row (or
 // --skip-invalid applied the good ones), 1 when rows are bad or the daemon refused, 2 when the
 // file cannot be read.
@@ -500,12 +511,9 @@ int main(int argc, char** argv) {
   std::string org_prefix;
   auto* org = cli.add_subcommand("org", "organisation units (12-digit administrative division codes)");
   org->require_subcommand(1);
-  auto* org_import = org->add_subcommand(
-      "import", "check (dry run) or import units from a CSV file: columns 区划代码,名称 (UTF-8 or GB18030, up to 20 MB)");
-  org_import->add_option("file", imp.file, "CSV file")->required();
-  org_import->add_flag("--apply", imp.apply, "write the units (default: dry run, nothing written)");
-  org_import->add_flag("--skip-invalid", imp.skip_invalid, "with --apply: write the valid rows even when some are bad");
-  org_import->add_flag("--json", g.json_out, "print the JSON report");
+  auto* org_import = add_import(
+      org, "check (dry run) or import units from a CSV file: columns 区划代码,名称 (UTF-8 or GB18030, up to 20 MB)",
+      "units", imp, g);
   auto* org_list = org->add_subcommand("list", "list units by code");
   org_list->add_option("--prefix", org_prefix, "only codes starting with these digits")->check(CLI::Number);
   org_list->add_flag("--json", g.json_out, "print JSON");
@@ -514,12 +522,9 @@ int main(int argc, char** argv) {
   int roster_limit = 100;
   auto* roster = cli.add_subcommand("roster", "the family roster (children 0-36 months and their caregivers)");
   roster->require_subcommand(1);
-  auto* roster_import = roster->add_subcommand(
-      "import", "check (dry run) or import families from a CSV file (see README: family roster CSV; up to 20 MB)");
-  roster_import->add_option("file", imp.file, "CSV file")->required();
-  roster_import->add_flag("--apply", imp.apply, "write the families (default: dry run, nothing written)");
-  roster_import->add_flag("--skip-invalid", imp.skip_invalid, "with --apply: write the valid rows even when some are bad");
-  roster_import->add_flag("--json", g.json_out, "print the JSON report");
+  auto* roster_import = add_import(
+      roster, "check (dry run) or import families from a CSV file (see README: family roster CSV; up to 20 MB)",
+      "families", imp, g);
   auto* roster_list = roster->add_subcommand("list", "list families (phones masked), by child id");
   roster_list->add_option("--unit", roster_unit, "only units whose code starts with these digits")->check(CLI::Number);
   roster_list->add_option("--limit", roster_limit, "rows to show (1-10000)")->capture_default_str()->check(CLI::Range(1, 10000));
