@@ -3,6 +3,7 @@
 #include "adapters/aibot/aibot_callback.h"
 #include "adapters/app/app_callback.h"
 #include "adapters/app/app_outbound.h"
+#include "adapters/customer_group/customer_group_api.h"
 #include "adapters/group_task/group_task_api.h"
 #include "adapters/kf/kf_channel.h"
 #include "adapters/kf/kf_sync.h"
@@ -85,6 +86,8 @@ struct OutboundChannels::Impl {
   wecom::AccessToken app_token;
   std::vector<std::unique_ptr<model::OutboundChannel>> channels;
   std::unique_ptr<model::GroupTaskApi> group_task_api;
+  std::unique_ptr<model::CustomerGroupApi> customer_group_api;
+  std::unique_ptr<customer_group::ChangeDoorbell> groups_doorbell;
   OutboundConfig config;
   boost::asio::any_io_executor io;
   const Clock& clock;
@@ -105,6 +108,8 @@ OutboundChannels::OutboundChannels(boost::asio::any_io_executor io, const Clock&
     out.push_back(app::make_appchat_channel(api, impl_->app_token, {c.app_agent_id}));
   if (c.app_agent_id && !c.app_secret.empty() && c.group_tasks)
     impl_->group_task_api = group_task::make_api(api, impl_->app_token);
+  if (c.app_agent_id && !c.app_secret.empty() && c.customer_groups)
+    impl_->customer_group_api = customer_group::make_api(api, impl_->app_token);
 }
 
 OutboundChannels::~OutboundChannels() = default;
@@ -116,6 +121,16 @@ std::vector<model::OutboundChannel*> OutboundChannels::channels() const {
 }
 
 model::GroupTaskApi* OutboundChannels::group_task_api() const { return impl_->group_task_api.get(); }
+
+model::CustomerGroupApi* OutboundChannels::customer_group_api() const { return impl_->customer_group_api.get(); }
+
+model::Inbox& OutboundChannels::attach_groups(model::Inbox& inbox, ChatChanged on_change) {
+  impl_->groups_doorbell = std::make_unique<customer_group::ChangeDoorbell>(
+      inbox, [f = std::move(on_change)](customer_group::ChatChange c) {
+        f(std::move(c.chat_id), std::move(c.change_type), std::move(c.last_mem_ver), std::move(c.cur_mem_ver));
+      });
+  return *impl_->groups_doorbell;
+}
 
 void OutboundChannels::set_app_secret(std::string secret) { impl_->app_token.set_secret(std::move(secret)); }
 

@@ -5,6 +5,7 @@
 #include "daemon/base/clock.h"
 #include "daemon/base/metrics.h"
 #include "daemon/base/result.h"
+#include "daemon/model/customer_group_api.h"
 #include "daemon/model/group_task_api.h"
 #include "daemon/model/inbox.h"
 #include "daemon/model/outbound_channel.h"
@@ -17,6 +18,7 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -81,6 +83,8 @@ struct OutboundConfig {
   bool kf = false;
   std::vector<std::string> kf_open_kfids;  // synced at start, allowed to send; empty: any that rings
   std::chrono::milliseconds kf_window_margin{600000};  // sends stop this long before the 48 h end
+  // [groups] (with the app): customer-group reads and join ways (groupchat/*).
+  bool customer_groups = false;
 };
 
 // The outbound channels of every configured route, with the HTTPS client, API client and access
@@ -94,6 +98,8 @@ class OutboundChannels {
   std::vector<model::OutboundChannel*> channels() const;
   // The customer-group task API (add_msg_template and companions), or nullptr when not configured.
   model::GroupTaskApi* group_task_api() const;
+  // The customer-group API (groupchat/get|list, join ways), or nullptr when not configured.
+  model::CustomerGroupApi* customer_group_api() const;
   // Replaces the app secret (SIGHUP): clears the token cache and a bad-secret stop.
   void set_app_secret(std::string secret);
 
@@ -102,6 +108,10 @@ class OutboundChannels {
   // the app's callback endpoint must write to (a committed kf doorbell then starts a sync), or
   // `inbox` itself when kf is off. Call once, before channels() is read; both must outlive this.
   model::Inbox& attach_kf(model::Inbox& inbox, store::KfStore& kf_store, boost::asio::any_io_executor store_ex);
+  // Wraps `inbox` so that each committed change_external_chat event calls `on_change(chat_id,
+  // change_type, LastMemVer, CurMemVer)` on the io thread. Returns the wrapper (it must outlive use).
+  using ChatChanged = std::function<void(std::string, std::string, std::string, std::string)>;
+  model::Inbox& attach_groups(model::Inbox& inbox, ChatChanged on_change);
   // Starts background work (a kf sync of each configured account). Call once the outbox runs.
   void start();
   // Stops starting background work (kf pulls end after their current request).

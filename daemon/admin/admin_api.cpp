@@ -92,6 +92,9 @@ awaitable<http::Response> AdminApi::api(http::Request req) {
   if (org_ && (path == "/api/v1/org" || path == "/api/v1/org/import" || path == "/api/v1/roster" ||
                path == "/api/v1/roster/import"))
     co_return co_await org_api(std::move(req), std::move(path));
+  if (groups_ && (path == "/api/v1/groups" || path.starts_with("/api/v1/groups/") || path == "/api/v1/join_ways" ||
+                  path == "/api/v1/group_alerts"))
+    co_return co_await groups_api(std::move(req), std::move(path));
   co_return http::make_error(req, http::Status::not_found, "api.not_found", "no such API: " + path);
 }
 

@@ -4,9 +4,11 @@
 
 #include "daemon/base/metrics.h"
 #include "daemon/group_task/engine.h"
+#include "daemon/groups/engine.h"
 #include "daemon/net/http_server.h"
 #include "daemon/org/phone_key.h"
 #include "daemon/outbox/dispatcher.h"
+#include "daemon/store/group_store.h"
 #include "daemon/store/org_store.h"
 #include "daemon/store/outbox_store.h"
 #include "daemon/store/store.h"
@@ -48,6 +50,13 @@ class AdminApi {
     phone_key_ = std::move(phone_key);
   }
 
+  // Enables /api/v1/groups[/ID], /api/v1/join_ways, /api/v1/group_alerts: `engine` (io thread) and
+  // `groups` (store pool thread) must outlive the routes.
+  void set_groups(groups::Engine* engine, store::GroupStore* groups) {
+    groups_engine_ = engine;
+    groups_ = groups;
+  }
+
   // Replaces the admin token (SIGHUP). Call on the io thread.
   void set_token(const std::string& token);
 
@@ -67,6 +76,8 @@ class AdminApi {
   awaitable<http::Response> group_task_api(http::Request req, std::string path);
   // org_api.cpp: organisation units and the family roster (imports and listings)
   awaitable<http::Response> org_api(http::Request req, std::string path);
+  // groups_api.cpp: management and parent groups, join ways, alerts
+  awaitable<http::Response> groups_api(http::Request req, std::string path);
 
   store::Store& store_;
   boost::asio::thread_pool& store_pool_;
@@ -77,6 +88,8 @@ class AdminApi {
   group_task::Engine* group_tasks_ = nullptr;
   store::OrgStore* org_ = nullptr;
   std::optional<org::PhoneKey> phone_key_;
+  groups::Engine* groups_engine_ = nullptr;
+  store::GroupStore* groups_ = nullptr;
 };
 
 }  // namespace yuer::admin

@@ -6,10 +6,12 @@
 #include "daemon/base/log.h"
 #include "daemon/base/metrics.h"
 #include "daemon/group_task/engine.h"
+#include "daemon/groups/engine.h"
 #include "daemon/inbox/group_commit_inbox.h"
 #include "daemon/net/http_server.h"
 #include "daemon/org/phone_key.h"
 #include "daemon/outbox/dispatcher.h"
+#include "daemon/store/group_store.h"
 #include "daemon/store/kf_store.h"
 #include "daemon/store/org_store.h"
 #include "daemon/store/outbox_store.h"
@@ -54,25 +56,33 @@ adapters::OutboundConfig outbound_of(const Settings& s) {
   c.app_agent_id = s.outbound.app_agent_id;
   c.app_secret = s.outbound.app_secret;
   c.group_tasks = s.group_task_enabled;
+  c.customer_groups = s.groups_enabled;
   c.kf = s.outbound.kf;
   c.kf_open_kfids = s.outbound.kf_open_kfids;
   c.kf_window_margin = std::chrono::seconds(s.outbound.kf_window_margin_s);
   return c;
 }
 
-// Tells a group owner through the app route (the outbox) that a mass-message task waits for them.
-awaitable<void> notify_owner(outbox::Dispatcher* d, std::string owner, std::string text, std::string key) {
+// Queues a notice (to a member through the app route, or to a management group through its robot
+// or app chat) in the outbox, once per key.
+awaitable<void> notify_route(outbox::Dispatcher* d, std::string route, std::string target, std::string text,
+                             std::string key) {
   outbox::EnqueueRequest r;
-  r.route = "app";
-  r.target = std::move(owner);
+  r.route = std::move(route);
+  r.target = std::move(target);
   r.content = std::move(text);
   r.idempotency_key = "notice:" + key;
   try {
     auto done = co_await d->enqueue(std::move(r));
-    if (!done) spdlog::warn("{}: the owner is not told through the app: {}", key, done.error().message);
+    if (!done) spdlog::warn("{}: the notice cannot be queued: {}", key, done.error().message);
   } catch (const std::exception& e) {
-    spdlog::error("{}: cannot queue the owner's notice: {}", key, e.what());
+    spdlog::error("{}: cannot queue the notice: {}", key, e.what());
   }
+}
+
+// A group owner is told through the app route that a mass-message task waits for them.
+awaitable<void> notify_owner(outbox::Dispatcher* d, std::string owner, std::string text, std::string key) {
+  co_await notify_route(d, "app", std::move(owner), std::move(text), std::move(key));
 }
 
 class Daemon {
@@ -121,6 +131,8 @@ class Daemon {
   std::unique_ptr<store::GroupTaskStore> group_task_store_;
   std::unique_ptr<group_task::Engine> group_tasks_;
   std::unique_ptr<store::OrgStore> org_store_;
+  std::unique_ptr<store::GroupStore> group_store_;
+  std::unique_ptr<groups::Engine> groups_;
   std::unique_ptr<admin::AdminApi> admin_;
   std::unique_ptr<net::HttpServer> server_;
 };
@@ -155,6 +167,12 @@ int Daemon::run() {
     kf_store_ = std::move(*kf_store);
     callback_inbox = &outbound_->attach_kf(*inbox_, *kf_store_, store_pool_.get_executor());
   }
+  // With [groups], committed change_external_chat events reach the groups engine.
+  if (settings_.groups_enabled)
+    callback_inbox = &outbound_->attach_groups(
+        *callback_inbox, [this](std::string chat, std::string type, std::string last, std::string cur) {
+          if (groups_) groups_->on_change({std::move(chat), std::move(type), std::move(last), std::move(cur)});
+        });
   adapters::CallbackOptions options{settings_.callback.replay_window_s, settings_.callback.replay_cache_size,
                                     settings_.callback.max_body_bytes};
   auto callbacks =
@@ -202,6 +220,23 @@ int Daemon::run() {
   if (!settings_.roster_phone_key.empty()) phone_key.emplace(settings_.roster_phone_key);
   admin_->set_org(org_store_.get(), std::move(phone_key));
 
+  if (auto* api = outbound_->customer_group_api()) {
+    auto gs = store::open_sqlite_group_store(settings_.store);
+    if (!gs) {
+      spdlog::critical("cannot open the groups: {} ({})", gs.error().message, gs.error().code);
+      return kExitRuntime;
+    }
+    group_store_ = std::move(*gs);
+    // Not a capturing coroutine lambda (GCC 12): the lambda only forwards to a coroutine.
+    groups::Notify notify = [d = dispatcher_.get()](std::string route, std::string target, std::string text,
+                                                     std::string key) {
+      return notify_route(d, std::move(route), std::move(target), std::move(text), std::move(key));
+    };
+    groups_ = std::make_unique<groups::Engine>(ioc_.get_executor(), store_pool_, *group_store_, *org_store_, *api, clock_,
+                                               metrics_, settings_.groups, std::move(notify));
+    admin_->set_groups(groups_.get(), group_store_.get());
+  }
+
   server_ = std::make_unique<net::HttpServer>(ioc_, settings_.server, metrics_);
   for (auto& r : callbacks_->routes()) server_->add_route(std::move(r));
   for (auto& r : admin_->routes(settings_.admin_allow_remote)) server_->add_route(std::move(r));
@@ -230,6 +265,7 @@ int Daemon::run() {
   net::co_spawn(ioc_, dispatcher_->run(), task_end("outbox"));
   outbound_->start();
   if (group_tasks_) net::co_spawn(ioc_, group_tasks_->run(), task_end("group tasks"));
+  if (groups_) net::co_spawn(ioc_, groups_->run(), task_end("groups"));
   std::uint64_t usec = 0;
   if (sd_watchdog_enabled(0, &usec) > 0)
     net::co_spawn(ioc_, watchdog(std::chrono::microseconds(usec / 2)), task_end("watchdog"));
@@ -280,6 +316,7 @@ awaitable<void> Daemon::shutdown() {
   sd_notify(0, "STOPPING=1");
   co_await server_->stop(kStopGrace);
   if (group_tasks_) group_tasks_->stop();
+  if (groups_) groups_->stop();
   dispatcher_->stop();  // attempts in flight end within wecom.request_timeout_ms
   outbound_->stop();
   watchdog_timer_.cancel();

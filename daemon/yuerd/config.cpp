@@ -225,7 +225,7 @@ class Loader {
     Settings s;
     s.source_file = file_;
     Table top{&root, "", 1};
-    check_keys(top, {"server", "store", "inbox", "wecom", "callback", "time", "admin", "log", "outbox", "group_task", "roster"});
+    check_keys(top, {"server", "store", "inbox", "wecom", "callback", "time", "admin", "log", "outbox", "group_task", "roster", "groups"});
     load_server(sub_table(top, "server"), s.server);
     load_store(sub_table(top, "store"), s.store);
     load_inbox(sub_table(top, "inbox"), s.inbox);
@@ -237,6 +237,7 @@ class Loader {
     load_outbox(sub_table(top, "outbox"), s.outbox);
     load_group_task(sub_table(top, "group_task"), s);
     load_roster(sub_table(top, "roster"), s);
+    load_groups(sub_table(top, "groups"), s);
     if (error_) return *error_;
     return s;
   }
@@ -706,6 +707,31 @@ class Loader {
     // WeCom allows 3 reminders per task in 24 h (reference §8.6): at least 8 h apart.
     read_seconds(t, "remind_every_s", 8 * 3600, week, g.remind_every);
     read_seconds(t, "give_up_after_s", 1, 31 * 24 * 3600, g.give_up_after);
+  }
+
+  void load_groups(const Table& t, Settings& s) {
+    check_keys(t, {"enabled", "soft_cap", "hard_cap", "join_headroom", "create_mode", "room_suffix", "ask_below",
+                   "ask_every_s", "refresh_delay_ms", "reconcile_every_s"});
+    if (const toml::node* n = typed(t, "enabled", toml::node_type::boolean, "a boolean (true or false)"))
+      s.groups_enabled = *n->value<bool>();
+    auto& g = s.groups;
+    if (auto v = get_int(t, "soft_cap", 2, 2000)) g.caps.soft = static_cast<int>(*v);
+    if (auto v = get_int(t, "hard_cap", 2, 2000)) g.caps.hard = static_cast<int>(*v);
+    if (auto v = get_int(t, "join_headroom", 0, 100)) g.caps.headroom = static_cast<int>(*v);
+    if (g.caps.soft > g.caps.hard) bad_value(t, "soft_cap", "must not be above hard_cap");
+    if (g.caps.hard - g.caps.headroom < 1) bad_value(t, "join_headroom", "must leave room below hard_cap");
+    if (auto mode = get_string(t, "create_mode", false, "")) {
+      if (*mode != "ask" && *mode != "auto") bad_value(t, "create_mode", "expected \"ask\" or \"auto\"");
+      else g.create_mode = *mode;
+    }
+    if (auto suffix = get_string(t, "room_suffix", false, "")) {
+      if (suffix->empty() || suffix->size() > 30) bad_value(t, "room_suffix", "expected 1 to 30 bytes of text");
+      else g.room_suffix = *suffix;
+    }
+    if (auto v = get_int(t, "ask_below", 0, 2000)) g.ask_below = static_cast<int>(*v);
+    read_seconds(t, "ask_every_s", 60, 7 * 24 * 3600, g.ask_every);
+    if (auto v = get_int(t, "refresh_delay_ms", 0, 600000)) g.refresh_delay = std::chrono::milliseconds(*v);
+    read_seconds(t, "reconcile_every_s", 10, 24 * 3600, g.reconcile_every);
   }
 
   void read_seconds(const Table& t, std::string_view k, std::int64_t lo, std::int64_t hi, std::chrono::milliseconds& out) {

@@ -5,6 +5,7 @@
 
 #include "daemon/base/result.h"
 #include "daemon/group_task/engine.h"
+#include "daemon/groups/engine.h"
 #include "daemon/inbox/group_commit_inbox.h"
 #include "daemon/net/http_server.h"
 #include "daemon/outbox/dispatcher.h"
@@ -67,6 +68,8 @@ struct Settings {
   outbox::Settings outbox;
   bool group_task_enabled = true;  // [group_task] enabled (needs [wecom.app] with its secret)
   group_task::Settings group_task;
+  bool groups_enabled = false;  // [groups] enabled (needs [wecom.app] with its secret)
+  groups::Settings groups;
   std::string time_zone = "Asia/Shanghai";
   std::string admin_token;        // secret
   std::string roster_phone_key;   // secret: [roster] phone_key_* (HMAC key for phone numbers); '' = roster imports off
