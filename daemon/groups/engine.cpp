@@ -133,7 +133,7 @@ awaitable<void> Engine::reconcile() {
 }
 
 awaitable<bool> Engine::refresh(std::string chat_id, bool adopt) {
-  auto stored = co_await on_store([chat_id](store::GroupStore& g, store::OrgStore&) { return g.group_by_chat(chat_id); });
+  auto stored = co_await on_store([&](store::GroupStore& g, store::OrgStore&) { return g.group_by_chat(chat_id); });
   // An event's versions: skip what is already reflected, count what reveals a gap.
   if (auto v = pending_versions_.find(chat_id); v != pending_versions_.end()) {
     auto [last, cur] = v->second;
@@ -153,7 +153,7 @@ awaitable<bool> Engine::refresh(std::string chat_id, bool adopt) {
       auto g = *stored;
       g.state = "dismissed";
       const std::int64_t now = now_ms();
-      co_await on_store([g, now](store::GroupStore& s, store::OrgStore&) { return s.put_group(g, now); });
+      co_await on_store([&](store::GroupStore& s, store::OrgStore&) { return s.put_group(g, now); });
       spdlog::info("groups: group {} dismissed in WeCom", g.id);
       co_await rotate(g.unit_code);
     }
@@ -170,10 +170,10 @@ awaitable<bool> Engine::refresh(std::string chat_id, bool adopt) {
   if (!group) {
     if (!adopt) co_return true;
     // Adopt a new group of a coordinator whose parent groups are all in one township.
-    auto township = co_await on_store([owner = info.owner](store::GroupStore& s, store::OrgStore&) {
+    auto township = co_await on_store([&](store::GroupStore& s, store::OrgStore&) {
       std::set<std::string> units;
       for (const auto& g : s.groups("parent", ""))
-        if (g.owner == owner) units.insert(g.unit_code);
+        if (g.owner == info.owner) units.insert(g.unit_code);
       return units.size() == 1 ? *units.begin() : std::string();
     });
     if (township.empty()) co_return true;
@@ -185,7 +185,7 @@ awaitable<bool> Engine::refresh(std::string chat_id, bool adopt) {
     g.route = "group_task";
     g.owner = info.owner;
     const std::int64_t now = now_ms();
-    auto id = co_await on_store([g, now](store::GroupStore& s, store::OrgStore&) { return s.put_group(g, now); });
+    auto id = co_await on_store([&](store::GroupStore& s, store::OrgStore&) { return s.put_group(g, now); });
     if (!id) co_return true;
     g.id = *id;
     adopted_->inc();
@@ -202,9 +202,8 @@ awaitable<bool> Engine::refresh(std::string chat_id, bool adopt) {
   members.reserve(info.members.size());
   for (const auto& m : info.members) members.push_back({m.userid, m.type, m.join_time, m.state});
   const std::int64_t now = now_ms();
-  co_await on_store([id = g.id, members = std::move(members), ver = info.member_version, state, now](
-                        store::GroupStore& s, store::OrgStore&) {
-    s.write_members(id, members, ver, state, now);
+  co_await on_store([&](store::GroupStore& s, store::OrgStore&) {
+    s.write_members(g.id, members, info.member_version, state, now);
     return 0;
   });
   g.members = count;
@@ -223,7 +222,7 @@ awaitable<bool> Engine::refresh(std::string chat_id, bool adopt) {
   if (count > caps.hard && before <= caps.hard) {
     alerts_->inc();
     store::GroupAlert a{0, g.chat_id, g.unit_code, "over_hard_cap", count, now};
-    co_await on_store([a](store::GroupStore& s, store::OrgStore&) { return s.add_alert(a); });
+    co_await on_store([&](store::GroupStore& s, store::OrgStore&) { return s.add_alert(a); });
     spdlog::warn("groups: group {} has {} members, above its hard cap {}", g.id, count, caps.hard);
     co_await tell(g,
                   fmt::format("「{}」现有{}人，超过上限{}人。请不要再邀请新家庭入群，必要时请把新入群的家庭转到本镇其他群。",
@@ -235,7 +234,7 @@ awaitable<bool> Engine::refresh(std::string chat_id, bool adopt) {
 }
 
 awaitable<void> Engine::rotate(std::string township) {
-  auto [groups, way, name] = co_await on_store([township](store::GroupStore& s, store::OrgStore& o) {
+  auto [groups, way, name] = co_await on_store([&](store::GroupStore& s, store::OrgStore& o) {
     return std::make_tuple(s.groups("parent", township), s.join_way(township), unit_name(o, township));
   });
   std::erase_if(groups, [&](const store::ChatGroup& g) { return g.unit_code != township; });
@@ -274,6 +273,16 @@ awaitable<void> Engine::rotate(std::string township) {
     join_updates_->inc();
     changed = true;
     spdlog::info("groups: join way of township {} lists {} group(s)", township, list.size());
+  } else if (list.empty() && !row.chat_ids.empty()) {
+    // No group has room. WeCom needs at least one chat in a join way, and deleting it would kill
+    // the QR coordinators have shared, so WeCom keeps the last list; yuer records that it lists
+    // none (and has asked for a new group, below) — the no_room alert says a person must act.
+    row.chat_ids.clear();
+    changed = true;
+    spdlog::warn("groups: township {} has no parent group with room", township);
+    alerts_->inc();
+    store::GroupAlert a{0, "", township, "no_room", 0, now};
+    co_await on_store([&](store::GroupStore& s, store::OrgStore&) { return s.add_alert(a); });
   }
   // Ask for the next group before the room runs out.
   const int room = room_left(groups, settings_.caps);
@@ -281,11 +290,6 @@ awaitable<void> Engine::rotate(std::string township) {
       (row.asked_ms == 0 || now - row.asked_ms >= settings_.ask_every.count())) {
     row.asked_ms = now;
     changed = true;
-    if (list.empty()) {
-      alerts_->inc();
-      store::GroupAlert a{0, "", township, "no_room", 0, now};
-      co_await on_store([a](store::GroupStore& s, store::OrgStore&) { return s.add_alert(a); });
-    }
     const std::string text = fmt::format(
         "{}的家长群只剩约{}个空位{}。请新建一个家长群（您做群主），建好后无需其他操作：助手会自动把新群加入入群二维码。",
         name, std::max(room, 0), list.empty() ? "，新家庭已无法通过二维码入群" : "");
@@ -296,7 +300,7 @@ awaitable<void> Engine::rotate(std::string township) {
     for (const auto& o : owners) co_await notify_("app", o, text, key + ":" + o);
     co_await tell_township(township, text, key);
   }
-  if (changed || !way) co_await on_store([row, now](store::GroupStore& s, store::OrgStore&) {
+  if (changed || !way) co_await on_store([&](store::GroupStore& s, store::OrgStore&) {
     s.put_join_way(row, now);
     return 0;
   });
@@ -308,7 +312,7 @@ awaitable<void> Engine::tell(store::ChatGroup g, std::string text, std::string k
 }
 
 awaitable<void> Engine::tell_township(std::string township, std::string text, std::string key) {
-  auto mgmt = co_await on_store([township](store::GroupStore& s, store::OrgStore&) { return s.groups("management", township); });
+  auto mgmt = co_await on_store([&](store::GroupStore& s, store::OrgStore&) { return s.groups("management", township); });
   for (const auto& m : mgmt) {
     if (m.unit_code != township) continue;
     if (m.route == "robot" && !m.robot.empty()) co_await notify_("robot", m.robot, text, key + ":m" + std::to_string(m.id));

@@ -140,11 +140,11 @@ int cmd_inbox_list(const Globals& g, const InboxOptions& o) {
   return kOk;
 }
 
-// POST `body` to `path`; on success (2xx) fills `out` and returns kOk.
-int api_post(const Globals& g, const std::string& path, const std::string& body, json& out) {
+// POST (or `verb`) `body` to `path`; on success (2xx) fills `out` and returns kOk.
+int api_send(const Globals& g, Verb verb, const std::string& path, const std::string& body, json& out) {
   std::string token, error;
   if (!read_token(g.token_file, token, error)) return die(kUsage, error);
-  auto rsp = yuer::net::http_request(Verb::post, g.url + path, body,
+  auto rsp = yuer::net::http_request(verb, g.url + path, body,
                                      {{"Authorization", "Bearer " + token}, {"Content-Type", "application/json"}});
   if (!rsp) return die(kRuntime, "cannot reach yuerd at " + g.url + ": " + rsp.error().message);
   if (rsp->status == 401) return die(kRuntime, "yuerd refused the admin token from " + g.token_file);
@@ -155,6 +155,10 @@ int api_post(const Globals& g, const std::string& path, const std::string& body,
   }
   if (out.is_discarded()) return die(kRuntime, "yuerd answered with a body that is not JSON");
   return kOk;
+}
+
+int api_post(const Globals& g, const std::string& path, const std::string& body, json& out) {
+  return api_send(g, Verb::post, path, body, out);
 }
 
 struct PushOptions {
@@ -418,6 +422,117 @@ int cmd_roster_list(const Globals& g, const std::string& unit, int limit) {
   return kOk;
 }
 
+struct GroupOptions {
+  std::int64_t id = 0;
+  std::string kind;
+  std::string unit;
+  std::string name;
+  std::string chat_id;
+  std::string route;
+  std::string robot;
+  std::string owner;
+  int soft_cap = -1;
+  int hard_cap = -1;
+};
+
+// The fields given on the command line, as the admin API's JSON.
+json group_body(const GroupOptions& o) {
+  json b = json::object();
+  for (auto [k, v] : {std::pair{"kind", &o.kind}, {"unit_code", &o.unit}, {"name", &o.name}, {"chat_id", &o.chat_id},
+                      {"route", &o.route}, {"robot", &o.robot}, {"owner", &o.owner}})
+    if (!v->empty()) b[k] = *v;
+  if (o.soft_cap >= 0) b["soft_cap"] = o.soft_cap;
+  if (o.hard_cap >= 0) b["hard_cap"] = o.hard_cap;
+  return b;
+}
+
+const char* state_name(const std::string& s) {
+  if (s == "open") return "有空位";
+  if (s == "warned") return "接近上限";
+  if (s == "closed") return "已满";
+  if (s == "dismissed") return "已解散";
+  return "?";
+}
+
+void print_group(const json& j) {
+  const bool parent = j.value("kind", "") == "parent";
+  std::cout << "编号: " << j.value("id", 0LL) << "\n类型: " << (parent ? "家长群" : "管理群") << "\n单位: "
+            << j.value("unit_code", "") << "\n群名: " << j.value("name", "") << "\n群ID: " << j.value("chat_id", "")
+            << "\n渠道: " << j.value("route", "") << (j.value("robot", "").empty() ? "" : " (" + j.value("robot", "") + ")")
+            << "\n群主: " << j.value("owner", "") << "\n";
+  if (!parent) return;
+  std::cout << "人数: " << j.value("members", 0) << " / 上限 " << j.value("hard_cap", 0) << "（提醒线 "
+            << j.value("soft_cap", 0) << "）\n状态: " << state_name(j.value("state", "")) << "\n";
+  if (j.contains("families"))
+    std::cout << "家长成员: " << j["families"].value("parents", 0) << "，已匹配花名册: " << j["families"].value("matched", 0)
+              << "，经本镇二维码入群未匹配: " << j["families"].value("joined_by_township_qr", 0) << "\n";
+  if (j.contains("join_way"))
+    std::cout << "入群二维码: " << j["join_way"].value("qr_code", "") << (j["join_way"].value("listed", false) ? "（本群在列）" : "（本群不在列）")
+              << "\n";
+}
+
+int cmd_groups_list(const Globals& g, const GroupOptions& o) {
+  std::string q;
+  if (!o.kind.empty()) q += "kind=" + o.kind;
+  if (!o.unit.empty()) q += (q.empty() ? "" : "&") + std::string("unit=") + o.unit;
+  json out;
+  if (int rc = api_get(g, "/api/v1/groups" + (q.empty() ? q : "?" + q), out); rc != kOk) return rc;
+  if (g.json_out) {
+    std::cout << out.dump(2, ' ', false, json::error_handler_t::replace) << "\n";
+    return kOk;
+  }
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& j : out["groups"]) {
+    const bool parent = j.value("kind", "") == "parent";
+    rows.push_back({std::to_string(j.value("id", 0LL)), parent ? "家长群" : "管理群", j.value("unit_code", ""),
+                    j.value("name", ""), j.value("route", ""),
+                    parent ? std::to_string(j.value("members", 0)) + "/" + std::to_string(j.value("hard_cap", 0)) : "",
+                    parent ? state_name(j.value("state", "")) : ""});
+  }
+  yuer::yuerctl::print_table(std::cout, {"编号", "类型", "单位", "群名", "渠道", "人数/上限", "状态"}, rows);
+  std::cout << "共 " << rows.size() << " 个群\n";
+  return kOk;
+}
+
+int cmd_groups_show(const Globals& g, std::int64_t id) {
+  json out;
+  if (int rc = api_get(g, "/api/v1/groups/" + std::to_string(id), out); rc != kOk) return rc;
+  if (g.json_out) std::cout << out.dump(2, ' ', false, json::error_handler_t::replace) << "\n";
+  else print_group(out);
+  return kOk;
+}
+
+int cmd_groups_change(const Globals& g, const GroupOptions& o, bool add) {
+  const json body = group_body(o);
+  if (!add && body.empty()) return die(kUsage, "groups set: give at least one field to change (see --help)");
+  json out;
+  const std::string path = add ? "/api/v1/groups" : "/api/v1/groups/" + std::to_string(o.id);
+  if (int rc = api_send(g, add ? Verb::post : Verb::patch, path, body.dump(), out); rc != kOk) return rc;
+  if (g.json_out) std::cout << out.dump(2, ' ', false, json::error_handler_t::replace) << "\n";
+  else {
+    std::cout << (add ? "已添加:\n" : "已修改:\n");
+    print_group(out);
+  }
+  return kOk;
+}
+
+int cmd_join_ways(const Globals& g) {
+  json out;
+  if (int rc = api_get(g, "/api/v1/join_ways", out); rc != kOk) return rc;
+  if (g.json_out) {
+    std::cout << out.dump(2, ' ', false, json::error_handler_t::replace) << "\n";
+    return kOk;
+  }
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& w : out["join_ways"]) {
+    std::string chats;
+    for (const auto& c : w["chat_ids"]) chats += (chats.empty() ? "" : " ") + c.get<std::string>();
+    rows.push_back({w.value("unit_code", ""), w.value("qr_code", ""), chats});
+  }
+  yuer::yuerctl::print_table(std::cout, {"乡镇", "入群二维码", "当前可入的群"}, rows);
+  return kOk;
+}
+
 int cmd_migrate(const std::string& store_path) {
   yuer::store::Settings s;
   s.path = store_path;
@@ -530,6 +645,41 @@ int main(int argc, char** argv) {
   roster_list->add_option("--limit", roster_limit, "rows to show (1-10000)")->capture_default_str()->check(CLI::Range(1, 10000));
   roster_list->add_flag("--json", g.json_out, "print JSON");
 
+  GroupOptions gro;
+  auto* groups = cli.add_subcommand("groups", "management groups and parent groups (家长群) under the member caps");
+  groups->require_subcommand(1);
+  auto group_fields = [&gro](CLI::App* c, bool add) {
+    if (add) {
+      c->add_option("--kind", gro.kind, "parent (家长群, a customer group) or management (管理群)")
+          ->required()
+          ->check(CLI::IsMember({"parent", "management"}));
+      c->add_option("--unit", gro.unit, "12-digit division code (township for a parent group)")->required();
+      c->add_option("--chat-id", gro.chat_id, "customer group chat id (parent) or app chat id (management, route appchat)");
+    }
+    c->add_option("--name", gro.name, "group name")->required(add);
+    c->add_option("--route", gro.route, "group_task or robot (parent); robot or appchat (management)");
+    c->add_option("--robot", gro.robot, "robot name from the robot keys file (route robot)");
+    c->add_option("--owner", gro.owner, "owner's userid (the township coordinator for a parent group)");
+    c->add_option("--soft-cap", gro.soft_cap, "warn at this many members (0: programme default)")->check(CLI::Range(0, 2000));
+    c->add_option("--hard-cap", gro.hard_cap, "closed at this many members (0: programme default)")->check(CLI::Range(0, 2000));
+  };
+  auto* groups_add = groups->add_subcommand("add", "add a group");
+  group_fields(groups_add, true);
+  groups_add->add_flag("--json", g.json_out, "print JSON");
+  auto* groups_set = groups->add_subcommand("set", "change a group's name, route, robot, owner or caps");
+  groups_set->add_option("id", gro.id, "group number")->required();
+  group_fields(groups_set, false);
+  groups_set->add_flag("--json", g.json_out, "print JSON");
+  auto* groups_list = groups->add_subcommand("list", "list groups with member counts and caps");
+  groups_list->add_option("--kind", gro.kind, "parent or management")->check(CLI::IsMember({"parent", "management"}));
+  groups_list->add_option("--unit", gro.unit, "only units whose code starts with these digits")->check(CLI::Number);
+  groups_list->add_flag("--json", g.json_out, "print JSON");
+  auto* groups_show = groups->add_subcommand("show", "one group: members, caps, roster matches, join QR");
+  groups_show->add_option("id", gro.id, "group number")->required();
+  groups_show->add_flag("--json", g.json_out, "print JSON");
+  auto* groups_qr = groups->add_subcommand("join-ways", "each township's join QR and the groups it currently fills");
+  groups_qr->add_flag("--json", g.json_out, "print JSON");
+
   std::string store_path;
   auto* migrate = cli.add_subcommand("migrate", "offline: apply pending store migrations");
   migrate->add_option("--store", store_path, "store file (yuerd must not be running)")->required();
@@ -553,5 +703,10 @@ int main(int argc, char** argv) {
   if (*org_list) return cmd_org_list(g, org_prefix);
   if (*roster_import) return cmd_import(g, "/api/v1/roster/import", imp);
   if (*roster_list) return cmd_roster_list(g, roster_unit, roster_limit);
+  if (*groups_add) return cmd_groups_change(g, gro, true);
+  if (*groups_set) return cmd_groups_change(g, gro, false);
+  if (*groups_list) return cmd_groups_list(g, gro);
+  if (*groups_show) return cmd_groups_show(g, gro.id);
+  if (*groups_qr) return cmd_join_ways(g);
   return die(kUsage, "unknown command");
 }

@@ -135,6 +135,10 @@ CustomerGroupsModule::CustomerGroupsModule(Context& ctx)
       initial_join_ways_(ctx.fixture.join_ways) {}
 
 void CustomerGroupsModule::reset() {
+  held_.clear();
+  coalesce_ = false;
+  drop_next_ = 0;
+  dropped_ = 0;
   ctx_.fixture.customer_groups = initial_groups_;
   ctx_.fixture.external_contacts = initial_contacts_;
   ctx_.fixture.join_ways = initial_join_ways_;
@@ -183,6 +187,7 @@ json CustomerGroupsModule::state() const {
            {{"groups", groups},
             {"join_ways", ways},
             {"external_contact_count", ctx_.fixture.external_contacts.size()},
+            {"events", {{"coalesce", coalesce_}, {"held", held_.size()}, {"drop_next", drop_next_}, {"dropped", dropped_}}},
             {"customer_contact_agent_ids", ctx_.fixture.customer_contact_agent_ids}}}};
 }
 
@@ -389,6 +394,40 @@ ApiReply CustomerGroupsModule::del_join_way(const App& app, const json& body) {
 // --- events and membership changes ---
 
 void CustomerGroupsModule::emit(const ChatChangeEvent& ev, const std::string& owner) {
+  const bool member_change =
+      ev.change_type == "update" && (ev.update_detail == "add_member" || ev.update_detail == "del_member");
+  if (member_change && drop_next_ > 0) {  // a lost event (POST /_sandbox/groups/events {"drop": K})
+    --drop_next_;
+    ++dropped_;
+    return;
+  }
+  if (member_change && coalesce_) {  // WeCom sometimes reports several joins in one event (§8.3)
+    auto it = held_.find(ev.chat_id);
+    if (it != held_.end() && it->second.first.update_detail != ev.update_detail) {
+      auto [held, held_owner] = std::move(it->second);
+      held_.erase(it);
+      send_event(held, held_owner);
+      it = held_.end();
+    }
+    if (it == held_.end()) {
+      held_.emplace(ev.chat_id, std::make_pair(ev, owner));
+    } else {
+      auto& h = it->second.first;
+      h.changed.insert(h.changed.end(), ev.changed.begin(), ev.changed.end());
+      h.cur_mem_ver = ev.cur_mem_ver;  // LastMemVer stays the first change's
+    }
+    return;
+  }
+  send_event(ev, owner);
+}
+
+void CustomerGroupsModule::flush_held() {
+  auto held = std::move(held_);
+  held_.clear();
+  for (auto& [chat, h] : held) send_event(h.first, h.second);
+}
+
+void CustomerGroupsModule::send_event(const ChatChangeEvent& ev, const std::string& owner) {
   std::string xml = change_external_chat_xml(ctx_.fixture.corp_id, ctx_.now_s(), ev);
   // Sent to every app in 可调用接口的应用 with a callback URL whose visibility holds the group's
   // owner ("成员在应用可见范围内", reference §6.1).
@@ -643,6 +682,19 @@ std::optional<ApiReply> CustomerGroupsModule::control(const ApiRequest& req, con
   if (req.method == "GET" && (p == "/_sandbox/groups" || p == "/_sandbox/groups/")) return control_json(state());
   if (req.method != "POST") return std::nullopt;
   if (p == "/_sandbox/groups/join") return control_join(body);
+  if (p == "/_sandbox/groups/events") {
+    if (body.contains("drop")) {
+      auto k = int_field(body, "drop");
+      if (!k || *k < 0 || *k > 100000) return control_error(400, "sandbox.bad_request", "drop must be 0..100000");
+      drop_next_ = *k;
+    }
+    if (body.contains("coalesce")) {
+      if (!body["coalesce"].is_boolean()) return control_error(400, "sandbox.bad_request", "coalesce must be a boolean");
+      coalesce_ = body["coalesce"].get<bool>();
+    }
+    if (body.value("flush", false) || !coalesce_) flush_held();
+    return control_json({{"coalesce", coalesce_}, {"drop_next", drop_next_}, {"dropped", dropped_}});
+  }
   if (p == "/_sandbox/groups/join_bulk") return control_join_bulk(body);
   if (p == "/_sandbox/groups/leave") return control_leave(body);
   if (p == "/_sandbox/groups/update") return control_update(body);

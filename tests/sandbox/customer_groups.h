@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -91,13 +92,22 @@ class CustomerGroupsModule final : public Module {
   // A new parent: external contact following `owner`, with a random external_userid.
   CustomerGroupMember new_parent(const std::string& owner, std::string name);
   CustomerGroup& create_group(std::string name, const std::string& owner, std::string chat_id = {});
-  // Queues `ev` for the customer-contact apps that see the group's `owner`.
+  // Queues `ev` for the customer-contact apps that see the group's `owner` — unless the event
+  // policy drops it (lost event) or holds it to merge with the next ones (coalesced event).
   void emit(const ChatChangeEvent& ev, const std::string& owner);
+  void send_event(const ChatChangeEvent& ev, const std::string& owner);
+  void flush_held();
 
   Context& ctx_;
   std::vector<CustomerGroup> initial_groups_;
   std::vector<ExternalContact> initial_contacts_;
   std::vector<JoinWay> initial_join_ways_;
+  // Event policy (POST /_sandbox/groups/events): member changes held per chat while coalescing,
+  // and how many member-change events to lose next.
+  bool coalesce_ = false;
+  std::map<std::string, std::pair<ChatChangeEvent, std::string>> held_;
+  std::int64_t drop_next_ = 0;
+  std::int64_t dropped_ = 0;
 };
 
 // For modules.cpp.

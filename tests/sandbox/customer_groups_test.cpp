@@ -632,5 +632,52 @@ TEST_CASE("join over HTTP delivers an encrypted change_external_chat to the app"
   io.join();
 }
 
+
+TEST_CASE("coalesced member events carry every change and the outer versions", "[sandbox][groups][callbacks]") {
+  Env env;
+  unsigned status = 0;
+  const std::string before = env.call("groupchat/get", {{"chat_id", "wrA2"}})["group_chat"]["member_version"];
+  env.control("/_sandbox/groups/events", {{"coalesce", true}}, &status);
+  REQUIRE(status == 200);
+  auto a = env.control("/_sandbox/groups/join", {{"chat_id", "wrA2"}}, &status);
+  REQUIRE(status == 200);
+  auto b = env.control("/_sandbox/groups/join", {{"chat_id", "wrA2"}}, &status);
+  REQUIRE(status == 200);
+  CHECK(take_events(env).empty());  // held
+  // A leave is another kind of change: the held joins go out first, as one event.
+  env.control("/_sandbox/groups/leave", {{"chat_id", "wrA2"}, {"userid", a["userid"]}}, &status);
+  REQUIRE(status == 200);
+  auto events = take_events(env);
+  REQUIRE(events.size() == 1);
+  CHECK(events[0].find("<MemChangeCnt>2</MemChangeCnt>") != std::string::npos);
+  CHECK(events[0].find(a["userid"].get<std::string>()) != std::string::npos);
+  CHECK(events[0].find(b["userid"].get<std::string>()) != std::string::npos);
+  CHECK(events[0].find("<LastMemVer><![CDATA[" + before + "]]>") != std::string::npos);
+  // Turning coalescing off sends the held leave.
+  const std::string now = env.call("groupchat/get", {{"chat_id", "wrA2"}})["group_chat"]["member_version"];
+  env.control("/_sandbox/groups/events", {{"coalesce", false}}, &status);
+  events = take_events(env);
+  REQUIRE(events.size() == 1);
+  CHECK(events[0].find("del_member") != std::string::npos);
+  CHECK(events[0].find("<CurMemVer><![CDATA[" + now + "]]>") != std::string::npos);
+}
+
+TEST_CASE("dropped member events are never sent and are counted", "[sandbox][groups][callbacks]") {
+  Env env;
+  unsigned status = 0;
+  env.control("/_sandbox/groups/events", {{"drop", 2}}, &status);
+  REQUIRE(status == 200);
+  for (int i = 0; i < 3; ++i) {
+    env.control("/_sandbox/groups/join", {{"chat_id", "wrB1"}}, &status);
+    REQUIRE(status == 200);
+  }
+  CHECK(take_events(env).size() == 1);
+  auto s = env.state();
+  CHECK(s["customer_groups"]["events"]["dropped"] == 2);
+  CHECK(s["customer_groups"]["events"]["drop_next"] == 0);
+  env.control("/_sandbox/groups/events", {{"drop", -1}}, &status);
+  CHECK(status == 400);
+}
+
 }  // namespace
 }  // namespace yuer::sandbox

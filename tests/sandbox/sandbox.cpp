@@ -669,6 +669,20 @@ ApiReply Sandbox::control(const ApiRequest& req, const Target& t) {
     }
     return control_json({{"unix_ms", ctx_.now_ms()}, {"frozen", ctx_.clock.frozen()}});
   }
+  // Where an app's callbacks go (WeCom: set in the admin console). Tests whose receiver starts after
+  // the sandbox (an ephemeral port) point the app at it here.
+  if (p == "/_sandbox/apps/callback_url" && post) {
+    const std::int64_t agent_id = body.value("agent_id", std::int64_t{0});
+    const std::string url = body.value("callback_url", std::string());
+    if (!url.empty() && !url.starts_with("http://") && !url.starts_with("https://"))
+      return control_error(400, "sandbox.bad_request", "callback_url must be an http(s) URL or empty");
+    for (auto& a : ctx_.fixture.apps)
+      if (a.agent_id == agent_id) {
+        a.callback_url = url;
+        return control_json({{"agent_id", agent_id}, {"callback_url", url}});
+      }
+    return control_error(404, "sandbox.not_found", "no app with this agent_id");
+  }
   if (p == "/_sandbox/reset" && post) {
     reset_state();
     return control_json({{"reset", true}});
