@@ -13,6 +13,7 @@ declare -A allowed=(
   [daemon/group_task]="daemon/base daemon/model daemon/store daemon/group_task"
   [daemon/org]="daemon/base daemon/model daemon/store daemon/org"
   [daemon/groups]="daemon/base daemon/model daemon/store daemon/groups"
+  [daemon/survey]="daemon/base daemon/model daemon/store daemon/survey"
   [daemon/admin]="daemon/base daemon/model daemon/net daemon/store daemon/outbox daemon/group_task daemon/org daemon/groups daemon/admin"
   [adapters/wecom]="daemon/base daemon/model daemon/net adapters/wecom"
   [adapters/app]="daemon/base daemon/model daemon/net adapters/wecom adapters/app"

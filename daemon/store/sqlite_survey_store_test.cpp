@@ -1,0 +1,140 @@
+#include "daemon/store/survey_store.h"
+
+#include "daemon/store/store_testing.h"
+
+#include <catch2/catch.hpp>
+
+namespace yuer::store {
+namespace {
+
+using testing::TempDir;
+
+struct Env {
+  TempDir dir;
+  Settings settings;
+  std::unique_ptr<SurveyStore> store;
+  Env() {
+    settings.path = (dir.path() / "yuer.db").string();
+    auto opened = open_sqlite_survey_store(settings);
+    REQUIRE(opened.has_value());
+    store = std::move(*opened);
+  }
+};
+
+SurveyRound round_of(std::string unit) {
+  SurveyRound r;
+  r.survey_id = "feeding";
+  r.survey_version = 1;
+  r.unit_code = std::move(unit);
+  r.opens_on = "2026-03-01";
+  r.closes_on = "2026-03-31";
+  return r;
+}
+
+SurveyResponse response(std::string child, std::string unit, std::string answers) {
+  SurveyResponse r;
+  r.child_id = std::move(child);
+  r.unit_code = std::move(unit);
+  r.birth_date = "2025-08-01";
+  r.interview_date = "2026-03-10";
+  r.age_months = 7;
+  r.answers = std::move(answers);
+  return r;
+}
+
+TEST_CASE("survey store: a round keeps its eligible snapshot", "[store][survey]") {
+  Env env;
+  auto id = env.store->open_round(round_of("440103000000"),
+                                  {{"c1", "440103001000", "2025-08-01"},
+                                   {"c2", "440103001000", "2024-01-01"},
+                                   {"c3", "440103002000", "2025-02-02"},
+                                   {"c1", "440103001000", "2025-08-01"}},
+                                  1000);
+  auto r = env.store->round(id);
+  REQUIRE(r.has_value());
+  CHECK(r->eligible == 3);
+  CHECK(r->state == "open");
+  CHECK(env.store->eligible(id).size() == 3);
+  CHECK(env.store->rounds(true).size() == 1);
+  CHECK(env.store->close_round(id, 2000));
+  CHECK(env.store->round(id)->state == "closed");
+  CHECK(env.store->round(id)->closed_ms == 2000);
+  CHECK(env.store->rounds(true).empty());
+  CHECK(env.store->rounds(false).size() == 1);
+  CHECK_FALSE(env.store->close_round(id + 100, 3000));
+  CHECK_FALSE(env.store->round(id + 100).has_value());
+}
+
+TEST_CASE("survey store: state and responses are written together; a correction keeps history", "[store][survey]") {
+  Env env;
+  auto id = env.store->open_round(round_of("440103000000"),
+                                  {{"c1", "440103001000", "2025-08-01"}, {"c2", "440103001000", "2024-01-01"},
+                                   {"c3", "440103002000", "2025-02-02"}},
+                                  1000);
+  CHECK_FALSE(env.store->conversation("kf", "wm_1", id).has_value());
+  SurveyTurnWrite t{"kf", "wm_1", id, R"({"v":1,"phase":"asking"})", {}};
+  CHECK(env.store->save_turn(t, 1100).empty());
+  CHECK(*env.store->conversation("kf", "wm_1", id) == R"({"v":1,"phase":"asking"})");
+
+  t.state = R"({"v":1,"phase":"done"})";
+  t.responses = {response("c1", "440103001000", R"({"ever_bf":{"code":"yes"}})")};
+  auto ids = env.store->save_turn(t, 1200);
+  REQUIRE(ids.size() == 1);
+  CHECK(*env.store->conversation("kf", "wm_1", id) == R"({"v":1,"phase":"done"})");
+
+  // The same child answered again (another day, another channel): replaced, history kept.
+  SurveyTurnWrite again{"app", "zhangsan", id, "{}", {response("c1", "440103001000", R"({"ever_bf":{"code":"no"}})")}};
+  auto ids2 = env.store->save_turn(again, 1300);
+  REQUIRE(ids2 == ids);
+  auto all = env.store->responses(id);
+  REQUIRE(all.size() == 1);
+  CHECK(all[0].revision == 2);
+  CHECK(all[0].answers == R"({"ever_bf":{"code":"no"}})");
+  CHECK(all[0].channel == "app");
+  CHECK(all[0].created_ms == 1200);
+  CHECK(all[0].updated_ms == 1300);
+  auto hist = env.store->history(ids[0]);
+  REQUIRE(hist.size() == 1);
+  CHECK(hist[0].revision == 1);
+  CHECK(hist[0].answers == R"({"ever_bf":{"code":"yes"}})");
+  CHECK(hist[0].channel == "kf");
+
+  // Unmatched respondents are kept apart, one per (channel, user, birth date).
+  SurveyTurnWrite stranger{"kf", "wm_9", id, "{}", {response("", "", R"({})"), response("", "", R"({"x":{"int":1}})")}};
+  auto sid = env.store->save_turn(stranger, 1400);
+  REQUIRE(sid.size() == 2);
+  CHECK(sid[0] == sid[1]);
+  CHECK(env.store->unmatched(id).size() == 1);
+  CHECK(env.store->responses(id).size() == 2);
+
+  auto counts = env.store->coverage_counts(id);
+  CHECK(counts["440103001000"].responded == 1);
+  CHECK(counts["440103001000"].eligible == 2);
+  CHECK(counts["440103002000"].responded == 0);
+  CHECK(counts["440103002000"].eligible == 1);
+}
+
+TEST_CASE("survey store: a child outside the snapshot does not raise coverage", "[store][survey]") {
+  Env env;
+  auto id = env.store->open_round(round_of("440103000000"), {{"c1", "440103001000", "2025-08-01"}}, 1000);
+  env.store->save_turn({"kf", "u", id, "{}", {response("late", "440103001000", "{}")}}, 1100);
+  auto counts = env.store->coverage_counts(id);
+  CHECK(counts["440103001000"].responded == 0);
+  CHECK(counts["440103001000"].eligible == 1);
+}
+
+TEST_CASE("survey store: a read-only store refuses writes and changes nothing", "[store][survey]") {
+  Env env;
+  auto id = env.store->open_round(round_of("440103000000"), {{"c1", "440103001000", "2025-08-01"}}, 1000);
+  Settings ro = env.settings;
+  ro.read_only = true;
+  auto opened = open_sqlite_survey_store(ro);
+  REQUIRE(opened.has_value());
+  auto& store = *opened;
+  CHECK_THROWS_AS(store->save_turn({"kf", "u", id, "{}", {response("c1", "440103001000", "{}")}}, 1100), StoreError);
+  CHECK(store->responses(id).empty());
+  CHECK_FALSE(store->conversation("kf", "u", id).has_value());
+}
+
+}  // namespace
+}  // namespace yuer::store
