@@ -12,6 +12,7 @@ declare -A allowed=(
   [daemon/outbox]="daemon/base daemon/model daemon/store daemon/outbox"
   [daemon/group_task]="daemon/base daemon/model daemon/store daemon/group_task"
   [daemon/org]="daemon/base daemon/model daemon/store daemon/org"
+  [daemon/lessons]="daemon/base daemon/model daemon/lessons"
   [daemon/admin]="daemon/base daemon/model daemon/net daemon/store daemon/outbox daemon/group_task daemon/org daemon/admin"
   [adapters/wecom]="daemon/base daemon/model daemon/net adapters/wecom"
   [adapters/app]="daemon/base daemon/model daemon/net adapters/wecom adapters/app"
