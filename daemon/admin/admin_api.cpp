@@ -92,6 +92,8 @@ awaitable<http::Response> AdminApi::api(http::Request req) {
   if (org_ && (path == "/api/v1/org" || path == "/api/v1/org/import" || path == "/api/v1/roster" ||
                path == "/api/v1/roster/import"))
     co_return co_await org_api(std::move(req), std::move(path));
+  if (path == "/api/v1/lessons" || path.starts_with("/api/v1/lessons/"))
+    co_return co_await lessons_api(std::move(req), std::move(path));
   co_return http::make_error(req, http::Status::not_found, "api.not_found", "no such API: " + path);
 }
 

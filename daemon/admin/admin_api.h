@@ -4,6 +4,7 @@
 
 #include "daemon/base/metrics.h"
 #include "daemon/group_task/engine.h"
+#include "daemon/lessons/lesson.h"
 #include "daemon/net/http_server.h"
 #include "daemon/org/phone_key.h"
 #include "daemon/outbox/dispatcher.h"
@@ -48,6 +49,10 @@ class AdminApi {
     phone_key_ = std::move(phone_key);
   }
 
+  // Enables /api/v1/lessons[/ID] (read-only; `library` must outlive the routes). Without it those
+  // paths answer 503 lessons.unavailable.
+  void set_lessons(const lessons::Library* library) { lessons_ = library; }
+
   // Replaces the admin token (SIGHUP). Call on the io thread.
   void set_token(const std::string& token);
 
@@ -67,6 +72,8 @@ class AdminApi {
   awaitable<http::Response> group_task_api(http::Request req, std::string path);
   // org_api.cpp: organisation units and the family roster (imports and listings)
   awaitable<http::Response> org_api(http::Request req, std::string path);
+  // lessons_api.cpp: the lesson library, read-only
+  awaitable<http::Response> lessons_api(http::Request req, std::string path);
 
   store::Store& store_;
   boost::asio::thread_pool& store_pool_;
@@ -77,6 +84,7 @@ class AdminApi {
   group_task::Engine* group_tasks_ = nullptr;
   store::OrgStore* org_ = nullptr;
   std::optional<org::PhoneKey> phone_key_;
+  const lessons::Library* lessons_ = nullptr;
 };
 
 }  // namespace yuer::admin

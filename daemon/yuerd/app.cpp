@@ -7,6 +7,7 @@
 #include "daemon/base/metrics.h"
 #include "daemon/group_task/engine.h"
 #include "daemon/inbox/group_commit_inbox.h"
+#include "daemon/lessons/lesson.h"
 #include "daemon/net/http_server.h"
 #include "daemon/org/phone_key.h"
 #include "daemon/outbox/dispatcher.h"
@@ -24,6 +25,8 @@
 #include <systemd/sd-daemon.h>
 
 #include <csignal>
+#include <filesystem>
+#include <optional>
 #include <exception>
 
 namespace yuer::yuerd {
@@ -121,6 +124,7 @@ class Daemon {
   std::unique_ptr<store::GroupTaskStore> group_task_store_;
   std::unique_ptr<group_task::Engine> group_tasks_;
   std::unique_ptr<store::OrgStore> org_store_;
+  std::optional<lessons::Library> lessons_;
   std::unique_ptr<admin::AdminApi> admin_;
   std::unique_ptr<net::HttpServer> server_;
 };
@@ -201,6 +205,23 @@ int Daemon::run() {
   std::optional<org::PhoneKey> phone_key;
   if (!settings_.roster_phone_key.empty()) phone_key.emplace(settings_.roster_phone_key);
   admin_->set_org(org_store_.get(), std::move(phone_key));
+
+  // A configured or present library must load; only an absent default folder is skipped.
+  std::error_code ec;
+  if (settings_.lessons_dir_configured || std::filesystem::exists(settings_.lessons_dir, ec)) {
+    auto library = lessons::Library::load(settings_.lessons_dir);
+    if (!library) {
+      spdlog::critical("[content] lessons_dir {}: {} ({})", settings_.lessons_dir, library.error().message,
+                       library.error().code);
+      return kExitUsage;
+    }
+    lessons_ = std::move(*library);
+    admin_->set_lessons(&*lessons_);
+    spdlog::info("lessons: {} loaded from {}", lessons_->lessons().size(), settings_.lessons_dir);
+  } else {
+    spdlog::warn("lessons: no library at {} ([content] lessons_dir not set); /api/v1/lessons answers 503",
+                 settings_.lessons_dir);
+  }
 
   server_ = std::make_unique<net::HttpServer>(ioc_, settings_.server, metrics_);
   for (auto& r : callbacks_->routes()) server_->add_route(std::move(r));
