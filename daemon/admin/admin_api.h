@@ -5,6 +5,7 @@
 #include "daemon/base/metrics.h"
 #include "daemon/group_task/engine.h"
 #include "daemon/groups/engine.h"
+#include "daemon/lessons/lesson.h"
 #include "daemon/net/http_server.h"
 #include "daemon/org/phone_key.h"
 #include "daemon/outbox/dispatcher.h"
@@ -56,6 +57,9 @@ class AdminApi {
     groups_engine_ = engine;
     groups_ = groups;
   }
+  // Enables /api/v1/lessons[/ID] (read-only; `library` must outlive the routes). Without it those
+  // paths answer 503 lessons.unavailable.
+  void set_lessons(const lessons::Library* library) { lessons_ = library; }
 
   // Replaces the admin token (SIGHUP). Call on the io thread.
   void set_token(const std::string& token);
@@ -78,6 +82,8 @@ class AdminApi {
   awaitable<http::Response> org_api(http::Request req, std::string path);
   // groups_api.cpp: management and parent groups, join ways, alerts
   awaitable<http::Response> groups_api(http::Request req, std::string path);
+  // lessons_api.cpp: the lesson library, read-only
+  awaitable<http::Response> lessons_api(http::Request req, std::string path);
 
   store::Store& store_;
   boost::asio::thread_pool& store_pool_;
@@ -90,6 +96,7 @@ class AdminApi {
   std::optional<org::PhoneKey> phone_key_;
   groups::Engine* groups_engine_ = nullptr;
   store::GroupStore* groups_ = nullptr;
+  const lessons::Library* lessons_ = nullptr;
 };
 
 }  // namespace yuer::admin

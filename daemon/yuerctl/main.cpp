@@ -10,6 +10,8 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cstdlib>
 #include <ctime>
@@ -533,6 +535,59 @@ int cmd_join_ways(const Globals& g) {
   return kOk;
 }
 
+// --- lessons list / show ------------------------------------------------------------
+
+std::string joined(const json& items, const char* sep) {
+  std::string out;
+  for (const auto& t : items) out += (out.empty() ? "" : sep) + t.get<std::string>();
+  return out;
+}
+
+std::string age_text(const json& l) {
+  const auto& d = l["age_days"];
+  const auto& m = l["age_months"];
+  const int d0 = d.at(0).get<int>(), d1 = d.at(1).get<int>();
+  if (d1 < 31) return std::to_string(d0) + "-" + std::to_string(d1) + "天";
+  return std::to_string(m.at(0).get<int>()) + "-" + std::to_string(m.at(1).get<int>()) + "个月";
+}
+
+int cmd_lessons_list(const Globals& g, int age_months) {
+  json out;
+  std::string path = "/api/v1/lessons";
+  if (age_months >= 0) path += "?age_months=" + std::to_string(age_months);
+  if (int rc = api_get(g, path, out); rc != kOk) return rc;
+  if (g.json_out) {
+    std::cout << out.dump(2, ' ', false, json::error_handler_t::replace) << "\n";
+    return kOk;
+  }
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& l : out["lessons"])
+    rows.push_back({l.value("id", ""), age_text(l), l.value("title", ""), joined(l["topics"], "、"),
+                    std::to_string(l.value("body_bytes", 0))});
+  yuer::yuerctl::print_table(std::cout, {"编号", "月龄", "标题", "主题", "正文字节"}, rows);
+  std::cout << "显示 " << rows.size() << " 课，课程库共 " << out.value("total", 0) << " 课\n";
+  return kOk;
+}
+
+int cmd_lessons_show(const Globals& g, const std::string& id) {
+  const bool plain_id = !id.empty() && std::all_of(id.begin(), id.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_';
+  });
+  if (!plain_id) return die(kUsage, "课程编号只含字母、数字、- 和 _，例如 L-06m-01");
+  json out;
+  if (int rc = api_get(g, "/api/v1/lessons/" + id, out); rc != kOk) return rc;
+  if (g.json_out) {
+    std::cout << out.dump(2, ' ', false, json::error_handler_t::replace) << "\n";
+    return kOk;
+  }
+  std::cout << "编号: " << out.value("id", "") << "\n标题: " << out.value("title", "") << "\n月龄: " << age_text(out)
+            << "\n主题: " << joined(out["topics"], "、") << "\n";
+  if (!out.value("note", "").empty()) std::cout << "说明: " << out.value("note", "") << "\n";
+  std::cout << "\n" << out.value("body", "") << "\n\n" << out.value("source_line", "") << "\n";
+  for (const auto& s : out["sources"]) std::cout << "  [" << s.value("id", "") << "] " << s.value("url", "") << "\n";
+  return kOk;
+}
+
 int cmd_migrate(const std::string& store_path) {
   yuer::store::Settings s;
   s.path = store_path;
@@ -680,6 +735,17 @@ int main(int argc, char** argv) {
   auto* groups_qr = groups->add_subcommand("join-ways", "each township's join QR and the groups it currently fills");
   groups_qr->add_flag("--json", g.json_out, "print JSON");
 
+  int lessons_age = -1;
+  std::string lesson_id;
+  auto* lessons = cli.add_subcommand("lessons", "the lesson library (templates/lessons) yuerd loaded");
+  lessons->require_subcommand(1);
+  auto* lessons_list = lessons->add_subcommand("list", "list lessons by age");
+  lessons_list->add_option("--age-months", lessons_age, "only lessons for this age in months (0-36)")->check(CLI::Range(0, 36));
+  lessons_list->add_flag("--json", g.json_out, "print JSON");
+  auto* lessons_show = lessons->add_subcommand("show", "one lesson with its body and sources");
+  lessons_show->add_option("id", lesson_id, "lesson id, e.g. L-06m-01")->required();
+  lessons_show->add_flag("--json", g.json_out, "print JSON");
+
   std::string store_path;
   auto* migrate = cli.add_subcommand("migrate", "offline: apply pending store migrations");
   migrate->add_option("--store", store_path, "store file (yuerd must not be running)")->required();
@@ -708,5 +774,7 @@ int main(int argc, char** argv) {
   if (*groups_list) return cmd_groups_list(g, gro);
   if (*groups_show) return cmd_groups_show(g, gro.id);
   if (*groups_qr) return cmd_join_ways(g);
+  if (*lessons_list) return cmd_lessons_list(g, lessons_age);
+  if (*lessons_show) return cmd_lessons_show(g, lesson_id);
   return die(kUsage, "unknown command");
 }

@@ -8,6 +8,7 @@
 #include "daemon/group_task/engine.h"
 #include "daemon/groups/engine.h"
 #include "daemon/inbox/group_commit_inbox.h"
+#include "daemon/lessons/lesson.h"
 #include "daemon/net/http_server.h"
 #include "daemon/org/phone_key.h"
 #include "daemon/outbox/dispatcher.h"
@@ -26,6 +27,8 @@
 #include <systemd/sd-daemon.h>
 
 #include <csignal>
+#include <filesystem>
+#include <optional>
 #include <exception>
 
 namespace yuer::yuerd {
@@ -133,6 +136,7 @@ class Daemon {
   std::unique_ptr<store::OrgStore> org_store_;
   std::unique_ptr<store::GroupStore> group_store_;
   std::unique_ptr<groups::Engine> groups_;
+  std::optional<lessons::Library> lessons_;
   std::unique_ptr<admin::AdminApi> admin_;
   std::unique_ptr<net::HttpServer> server_;
 };
@@ -235,6 +239,23 @@ int Daemon::run() {
     groups_ = std::make_unique<groups::Engine>(ioc_.get_executor(), store_pool_, *group_store_, *org_store_, *api, clock_,
                                                metrics_, settings_.groups, std::move(notify));
     admin_->set_groups(groups_.get(), group_store_.get());
+  }
+
+  // A configured or present library must load; only an absent default folder is skipped.
+  std::error_code ec;
+  if (settings_.lessons_dir_configured || std::filesystem::exists(settings_.lessons_dir, ec)) {
+    auto library = lessons::Library::load(settings_.lessons_dir);
+    if (!library) {
+      spdlog::critical("[content] lessons_dir {}: {} ({})", settings_.lessons_dir, library.error().message,
+                       library.error().code);
+      return kExitUsage;
+    }
+    lessons_ = std::move(*library);
+    admin_->set_lessons(&*lessons_);
+    spdlog::info("lessons: {} loaded from {}", lessons_->lessons().size(), settings_.lessons_dir);
+  } else {
+    spdlog::warn("lessons: no library at {} ([content] lessons_dir not set); /api/v1/lessons answers 503",
+                 settings_.lessons_dir);
   }
 
   server_ = std::make_unique<net::HttpServer>(ioc_, settings_.server, metrics_);

@@ -225,7 +225,7 @@ class Loader {
     Settings s;
     s.source_file = file_;
     Table top{&root, "", 1};
-    check_keys(top, {"server", "store", "inbox", "wecom", "callback", "time", "admin", "log", "outbox", "group_task", "roster", "groups"});
+    check_keys(top, {"server", "store", "inbox", "wecom", "callback", "time", "admin", "log", "outbox", "group_task", "roster", "groups", "content"});
     load_server(sub_table(top, "server"), s.server);
     load_store(sub_table(top, "store"), s.store);
     load_inbox(sub_table(top, "inbox"), s.inbox);
@@ -238,6 +238,7 @@ class Loader {
     load_group_task(sub_table(top, "group_task"), s);
     load_roster(sub_table(top, "roster"), s);
     load_groups(sub_table(top, "groups"), s);
+    load_content(sub_table(top, "content"), s);
     if (error_) return *error_;
     return s;
   }
@@ -683,6 +684,20 @@ class Loader {
     if (!t.node) return;
     check_keys(t, {}, {kPhoneKey});
     if (auto v = get_secret(t, kPhoneKey)) s.roster_phone_key = std::move(*v);
+  }
+
+  void load_content(const Table& t, Settings& s) {
+    if (!t.node) return;
+    check_keys(t, {"lessons_dir"});
+    if (!t.find("lessons_dir")) return;
+    if (auto dir = get_string(t, "lessons_dir", true, "the lessons folder, e.g. \"../templates/lessons\"")) {
+      if (dir->empty()) {
+        bad_value(t, "lessons_dir", "must not be empty");
+        return;
+      }
+      s.lessons_dir = resolve(*dir).string();
+      s.lessons_dir_configured = true;
+    }
   }
 
   void load_outbox(const Table& t, outbox::Settings& out) {

@@ -74,6 +74,10 @@ struct Settings {
   std::string admin_token;        // secret
   std::string roster_phone_key;   // secret: [roster] phone_key_* (HMAC key for phone numbers); '' = roster imports off
   bool admin_allow_remote = false;  // admin API answers non-loopback peers only when true
+  // [content] lessons_dir: the lesson library. Given: resolved against the config file's folder and
+  // required to load. Absent: "templates/lessons" from the working directory, skipped if missing.
+  std::string lessons_dir = "templates/lessons";
+  bool lessons_dir_configured = false;
   spdlog::level::level_enum log_level = spdlog::level::info;
 };
 
