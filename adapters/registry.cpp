@@ -60,6 +60,8 @@ std::vector<net::Route> CallbackRoutes::routes() const {
     route.match = net::Route::Match::kExact;
     route.label = "wecom_" + e.endpoint->name();
     route.body_limit = impl_->max_body_bytes;
+    // CallbackEndpoint is thread-safe (and so must the inbox be): it runs on every io thread.
+    route.any_thread = true;
     // A plain lambda that returns the member coroutine's awaitable (no lambda coroutine, STYLE C2).
     route.handler = [ep = e.endpoint](http::Request req) { return ep->handle(std::move(req)); };
     out.push_back(std::move(route));

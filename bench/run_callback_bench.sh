@@ -3,7 +3,8 @@
 # after the callback is on disk. For each connection count and repetition it
 #   1. generates fresh signed, encrypted, unique callbacks (bench/callback_requests_bench),
 #   2. starts a fresh yuerd (new store, synchronous = "full") on 127.0.0.1:0, warms it up, runs
-#      wrk once over the file, counts inbox rows and checks 200s <= rows <= sent, stops it
+#      the load generator once over the file (bench/callback_load_bench, or wrk with
+#      bench/wrk/callback.lua), counts inbox rows and checks 200s <= rows <= sent, stops it
 #      with SIGTERM,
 #   3. does the same with a fresh Node receiver on the same request file (records in its log),
 # and prints a table. Builds nothing; loopback only; every process it starts is ended on exit.
@@ -15,14 +16,18 @@ usage() {
 usage: bench/run_callback_bench.sh [options]
   --yuerd PATH         yuerd binary (env YUERD; default build/release/daemon/yuerd/yuerd)
   --generator PATH     callback_requests_bench (env BENCH_GENERATOR; default <build dir of yuerd>/bench/callback_requests_bench)
-  --connections LIST   wrk connection counts, e.g. "64,256" (default 64,256)
-  --duration S         seconds of each measured wrk run (default 10)
+  --loadgen WHO        native (bench/callback_load_bench, default) or wrk (wrk + bench/wrk/callback.lua)
+  --load PATH          callback_load_bench (env BENCH_LOAD; default <build dir of yuerd>/bench/callback_load_bench)
+  --io-threads N       yuerd's server.io_threads (default: not set, i.e. one per core)
+  --load-threads N     threads of the load generator (default 1)
+  --connections LIST   connection counts, e.g. "64,256" (default 64,256)
+  --duration S         seconds of each measured run (default 10)
   --warmup S           seconds of warm-up before each run (default 2)
   --repeat N           measurements per receiver and connection count (default 1)
   --max-rate R         callbacks/s the request files are sized for: R x duration (default 100000)
   --only WHO           yuerd, node or both (default both)
   --keep               keep the temporary folder (stores, logs, wrk output)
-Prerequisites: wrk, node (>= 18) with `npm ci` done in bench/node, sqlite3.
+Prerequisites: node (>= 18) with `npm ci` done in bench/node, sqlite3; wrk only with --loadgen wrk.
 Exit code 0 when every run had no error and passed the rows check, 1 otherwise, 2 on bad usage.
 EOF
 }
@@ -32,6 +37,9 @@ repo=$(cd "$here/.." && pwd)
 
 yuerd=${YUERD:-$repo/build/release/daemon/yuerd/yuerd}
 generator=${BENCH_GENERATOR:-}
+load=${BENCH_LOAD:-}
+loadgen=native
+io_threads=""
 connections="64,256"
 duration=10
 warmup=2
@@ -45,6 +53,10 @@ while [[ $# -gt 0 ]]; do
   case "$1" in
     --yuerd) yuerd=$2; shift 2 ;;
     --generator) generator=$2; shift 2 ;;
+    --loadgen) loadgen=$2; shift 2 ;;
+    --load) load=$2; shift 2 ;;
+    --io-threads) io_threads=$2; shift 2 ;;
+    --load-threads) threads=$2; shift 2 ;;
     --connections) connections=$2; shift 2 ;;
     --duration) duration=$2; shift 2 ;;
     --warmup) warmup=$2; shift 2 ;;
@@ -58,17 +70,24 @@ while [[ $# -gt 0 ]]; do
 done
 
 is_uint() { [[ $1 =~ ^[0-9]+$ ]]; }
-for v in "$duration" "$warmup" "$repeat" "$max_rate"; do
+for v in "$duration" "$warmup" "$repeat" "$max_rate" "$threads"; do
   is_uint "$v" || { echo "not a whole number: $v" >&2; exit 2; }
 done
 [[ $only == yuerd || $only == node || $only == both ]] || { echo "--only wants yuerd, node or both" >&2; exit 2; }
+[[ $loadgen == native || $loadgen == wrk ]] || { echo "--loadgen wants native or wrk" >&2; exit 2; }
+[[ -z $io_threads ]] || is_uint "$io_threads" || { echo "--io-threads wants a whole number" >&2; exit 2; }
 connections=${connections//,/ }
 
 yuerd=$(realpath -m "$yuerd")
 [[ -n $generator ]] || generator=${yuerd%/daemon/yuerd/yuerd}/bench/callback_requests_bench
+[[ -n $load ]] || load=${yuerd%/daemon/yuerd/yuerd}/bench/callback_load_bench
 missing=0
 need() { command -v "$1" >/dev/null || { echo "missing: $1 ($2)" >&2; missing=1; }; }
-need wrk "apt-get install wrk"
+if [[ $loadgen == wrk ]]; then
+  need wrk "apt-get install wrk"
+elif [[ ! -x $load ]]; then
+  echo "missing: $load (build the target callback_load_bench)" >&2; missing=1
+fi
 need sqlite3 "apt-get install sqlite3"
 need stdbuf "coreutils"
 [[ $only == yuerd ]] || need node "apt-get install nodejs npm"
@@ -123,6 +142,7 @@ write_yuerd_config() {  # $1 = folder of the instance
 [server]
 listen = "127.0.0.1:0"
 max_connections = 4096
+${io_threads:+io_threads = $io_threads}
 
 [store]
 path = "var/yuer.db"
@@ -207,15 +227,20 @@ threads_cpu_delta() {
     <(printf '%s\n' "$1") <(printf '%s\n' "$2") | sort -rn | cut -d' ' -f2- | tr '\n' ' '
 }
 
-# Runs wrk against $1 with request file $2 for $3 s using $4 connections; output to $5.
-# While wrk measures (from its "Running" line to its exit), samples the CPU of server pid $6.
+# Runs the load generator against $1 with request file $2 for $3 s using $4 connections; output
+# to $5. While it measures (from its "Running" line to its exit), samples the CPU of server pid $6.
 # Sets: cpu_server_pct, cpu_server_s (CPU seconds), cpu_machine_pct, thread_cpu_before, thread_cpu_after.
 run_wrk() {
   local url=$1 file=$2 secs=$3 conns=$4 out=$5 spid=$6
   local hz s0 s1 m0 m1 wpid
   hz=$(getconf CLK_TCK)
-  stdbuf -oL timeout $((secs + 300)) wrk -t"$threads" -c"$conns" -d"${secs}s" --latency \
-    -s "$here/wrk/callback.lua" "$url" -- "$file" "$threads" >"$out" 2>&1 &
+  if [[ $loadgen == wrk ]]; then
+    stdbuf -oL timeout $((secs + 300)) wrk -t"$threads" -c"$conns" -d"${secs}s" --latency \
+      -s "$here/wrk/callback.lua" "$url" -- "$file" "$threads" >"$out" 2>&1 &
+  else
+    timeout $((secs + 300)) "$load" --url "$url" --file "$file" --connections "$conns" --duration "$secs" \
+      --threads "$threads" >"$out" 2>&1 &
+  fi
   wpid=$!
   pids+=("$wpid")
   while ! grep -q '^Running' "$out" 2>/dev/null; do
@@ -223,7 +248,8 @@ run_wrk() {
     sleep 0.05
   done
   s0=$(cpu_of_pid "$spid"); read -r -a m0 < <(machine_cpu); thread_cpu_before=$(threads_cpu "$spid")
-  wait "$wpid" || { echo "wrk failed:" >&2; cat "$out" >&2; return 1; }
+  # Non-zero also when some answer was not 200; the table marks that run FAIL.
+  wait "$wpid" || grep -q '^BENCH ' "$out" || { echo "load generator failed:" >&2; cat "$out" >&2; return 1; }
   s1=$(cpu_of_pid "$spid"); read -r -a m1 < <(machine_cpu); thread_cpu_after=$(threads_cpu "$spid")
   local secs_measured
   secs_measured=$(bench_field "$out" seconds)
@@ -314,7 +340,8 @@ measure() {  # $1 = yuerd|node, $2 = connections, $3 = repetition, $4 = request 
     "$cpu_server_pct" "$us_per_cb" "$cpu_machine_pct" "$check")")
 }
 
-echo "callback benchmark: $(nproc) cores, $(uname -r); wrk -t$threads, ${duration}s runs, ${warmup}s warm-up"
+echo "callback benchmark: $(nproc) cores, $(uname -r); load generator $loadgen with $threads thread(s), ${duration}s runs, ${warmup}s warm-up"
+echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg) (an idle machine shows < 0.5)"
 echo "yuerd: $yuerd"
 echo "node:  $(command -v node >/dev/null && node --version || echo none)"
 echo "work folder: $work (stores and logs), request files: $reqdir"
@@ -345,7 +372,7 @@ for conns in $connections; do
 done
 
 echo
-echo "Results ($(nproc) cores; wrk -t$threads -d${duration}s --latency on loopback; durable acknowledgement):"
+echo "Results ($(nproc) cores; load generator $loadgen, $threads thread(s), ${duration}s on loopback; yuerd io_threads ${io_threads:-default}; durable acknowledgement):"
 echo "| receiver | conns | run | callbacks/s | p50 ms | p99 ms | non-200 | sock err | 200s | records | in flight | server CPU | server µs CPU/cb | machine CPU | check |"
 echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
 printf '%s\n' "${results[@]}"

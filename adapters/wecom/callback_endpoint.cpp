@@ -110,7 +110,7 @@ Result<std::unique_ptr<CallbackEndpoint>> CallbackEndpoint::create(ReceiverConfi
 CallbackEndpoint::CallbackEndpoint(ReceiverConfig config, MsgCrypt crypt, model::Inbox& inbox, const Clock& clock,
                                    metrics::Registry& metrics)
     : config_(std::move(config)),
-      crypt_(std::move(crypt)),
+      crypt_(std::make_shared<const MsgCrypt>(std::move(crypt))),
       inbox_(inbox),
       clock_(clock),
       metrics_(metrics),
@@ -130,8 +130,15 @@ CallbackEndpoint::CallbackEndpoint(ReceiverConfig config, MsgCrypt crypt, model:
 Result<void> CallbackEndpoint::rekey(const std::string& token, const std::string& aes_key) {
   auto crypt = MsgCrypt::create(token, aes_key, config_.receive_id);
   if (!crypt) return crypt.error();
-  crypt_ = std::move(*crypt);
+  auto fresh = std::make_shared<const MsgCrypt>(std::move(*crypt));
+  std::lock_guard lock(crypt_mu_);
+  crypt_.swap(fresh);
   return {};
+}
+
+std::shared_ptr<const MsgCrypt> CallbackEndpoint::crypt() const {
+  std::lock_guard lock(crypt_mu_);
+  return crypt_;
 }
 
 http::Response CallbackEndpoint::reject(const http::Request& req, const Error& e) {
@@ -151,7 +158,7 @@ awaitable<http::Response> CallbackEndpoint::handle(http::Request req) {
   if (req.method() == http::Verb::get) {
     auto q = parse_query(req.target(), true);
     if (!q) co_return reject(req, q.error());
-    auto plain = crypt_.verify_and_decrypt(q->msg_signature, q->timestamp, q->nonce, q->echostr);
+    auto plain = crypt()->verify_and_decrypt(q->msg_signature, q->timestamp, q->nonce, q->echostr);
     if (!plain) co_return reject(req, plain.error());
     verified_.inc();
     spdlog::info("callback URL verified receiver={}", config_.name);
@@ -175,11 +182,16 @@ awaitable<http::Response> CallbackEndpoint::deliver(http::Request req) {
 
   auto encrypted = extract_encrypted_in_place(config_.format, req.body());  // req.body() is ours
   if (!encrypted) co_return reject(req, encrypted.error());
-  auto plain = crypt_.verify_and_decrypt(q->msg_signature, q->timestamp, q->nonce, *encrypted);
+  auto plain = crypt()->verify_and_decrypt(q->msg_signature, q->timestamp, q->nonce, *encrypted);
   if (!plain) co_return reject(req, plain.error());
 
   // The same signed request again: it was committed before, so acknowledge without storing.
-  if (replays_.contains(q->timestamp, q->nonce, q->msg_signature, now)) {
+  bool replay = false;
+  {
+    std::lock_guard lock(replays_mu_);
+    replay = replays_.contains(q->timestamp, q->nonce, q->msg_signature, now);
+  }
+  if (replay) {
     replayed_.inc();
     co_return http::make_response(req, http::Status::ok, {});
   }
@@ -200,7 +212,10 @@ awaitable<http::Response> CallbackEndpoint::deliver(http::Request req) {
   auto accepted = co_await inbox_.accept(std::move(event));
   if (!accepted) co_return reject(req, accepted.error());
   (accepted->duplicate ? duplicates_ : stored_).inc();
-  replays_.remember(q->timestamp, q->nonce, q->msg_signature, clock_.unix_seconds());
+  {
+    std::lock_guard lock(replays_mu_);
+    replays_.remember(q->timestamp, q->nonce, q->msg_signature, clock_.unix_seconds());
+  }
   // An empty 200 is always a valid answer: "received, nothing to say" (§1.6).
   co_return http::make_response(req, http::Status::ok, {});
 }

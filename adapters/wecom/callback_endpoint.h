@@ -15,6 +15,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 
 namespace yuer::adapters::wecom {
@@ -38,10 +39,13 @@ class CallbackEndpoint {
                                                           const Clock& clock, metrics::Registry& metrics);
 
   // Answers one request; never throws for bad input (4xx with a JSON error and a counted reason),
-  // answers 503 when the store cannot commit (WeCom then retries). Call on the io thread.
+  // answers 503 when the store cannot commit (WeCom then retries). Thread-safe: called on any io
+  // thread, several at once (MsgCrypt is swapped under a lock, the replay cache has one, the
+  // OpenSSL contexts are per thread); `inbox` must then be thread-safe too.
   awaitable<http::Response> handle(http::Request req);
 
-  // Replaces token and key (SIGHUP). On error the old ones stay in force.
+  // Replaces token and key (SIGHUP), from any thread. On error the old ones stay in force;
+  // requests already past the signature check finish with the old ones.
   Result<void> rekey(const std::string& token, const std::string& aes_key);
 
   const std::string& name() const { return config_.name; }
@@ -52,12 +56,16 @@ class CallbackEndpoint {
   http::Response reject(const http::Request& req, const Error& e);
   awaitable<http::Response> deliver(http::Request req);
 
+  std::shared_ptr<const MsgCrypt> crypt() const;
+
   ReceiverConfig config_;
-  MsgCrypt crypt_;
+  mutable std::mutex crypt_mu_;
+  std::shared_ptr<const MsgCrypt> crypt_;  // guarded by crypt_mu_; replaced whole by rekey()
   model::Inbox& inbox_;
   const Clock& clock_;
   metrics::Registry& metrics_;
-  ReplayCache replays_;
+  std::mutex replays_mu_;
+  ReplayCache replays_;  // guarded by replays_mu_
   metrics::Counter& verified_;
   metrics::Counter& stored_;
   metrics::Counter& duplicates_;

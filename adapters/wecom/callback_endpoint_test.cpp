@@ -2,10 +2,15 @@
 #include "adapters/wecom/callback_endpoint.h"
 
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/use_future.hpp>
 #include <catch2/catch.hpp>
 
+#include <memory>
+#include <mutex>
+#include <set>
+#include <thread>
 #include <vector>
 
 using namespace yuer;
@@ -215,4 +220,103 @@ TEST_CASE("query parameters read the same with and without percent-encoding", "[
   }
   // All 200s carried the same MsgId: one stored event, the rest duplicates.
   CHECK(h.inbox.events.size() == 1);
+}
+
+namespace {
+
+// A thread-safe recording inbox (the daemon's GroupCommitInbox is; RecordingInbox above is not).
+class LockedInbox final : public model::Inbox {
+ public:
+  boost::asio::awaitable<Result<model::Accepted>> accept(model::InboundEvent event) override {
+    std::lock_guard lock(mu);
+    ++calls;
+    for (std::size_t i = 0; i < events.size(); ++i)
+      if (events[i].dedupe_key == event.dedupe_key) co_return model::Accepted{static_cast<std::int64_t>(i + 1), true};
+    events.push_back(std::move(event));
+    co_return model::Accepted{static_cast<std::int64_t>(events.size()), false};
+  }
+  std::mutex mu;
+  std::vector<model::InboundEvent> events;
+  int calls = 0;
+};
+
+std::string text_with_msgid(int id) {
+  return "<xml><ToUserName><![CDATA[wx5823bf96d3bd56c7]]></ToUserName><FromUserName><![CDATA[u]]></FromUserName>"
+         "<CreateTime>1409659813</CreateTime><MsgType><![CDATA[text]]></MsgType><Content><![CDATA[你好 " +
+         std::to_string(id) + "]]></Content><MsgId>" + std::to_string(id) + "</MsgId><AgentID>218</AgentID></xml>";
+}
+
+// Sends every request of `requests` through `endpoint` in one coroutine, recording statuses.
+boost::asio::awaitable<void> send_all(CallbackEndpoint* endpoint, std::vector<std::pair<std::string, std::string>> requests,
+                                      std::vector<unsigned>* statuses) {
+  for (auto& [target, body] : requests) {
+    http::Request req{http::Verb::post, target, 11};
+    req.body() = body;
+    req.prepare_payload();
+    auto res = co_await endpoint->handle(std::move(req));
+    statuses->push_back(res.result_int());
+  }
+}
+
+}  // namespace
+
+// The endpoint runs on every io thread of the server at once. Each of 4 threads sends the same
+// 200 signed requests (so every request races its copies on the other threads) plus 50 of its
+// own, while the main thread rekeys with the same secrets (SIGHUP). Run under ASan/UBSan (and
+// TSan when built so).
+TEST_CASE("the endpoint serves several threads at once, each event stored once", "[adapters][wecom][callback]") {
+  ManualClock clock{1409659813};
+  metrics::Registry metrics;
+  LockedInbox inbox;
+  ReceiverConfig c{"app", "app", EnvelopeFormat::kXml, kToken, kKey, kCorp, 300, 100000};
+  auto endpoint = CallbackEndpoint::create(c, inbox, clock, metrics).value();
+  MsgCrypt crypt = MsgCrypt::create(kToken, kKey, kCorp).value();
+  auto sign = [&](int msgid, const std::string& nonce) {
+    std::string ts = std::to_string(clock.unix_seconds());
+    std::string enc = crypt.encrypt(text_with_msgid(msgid));
+    return std::pair<std::string, std::string>{
+        "/wecom/callback/app?msg_signature=" + crypt.signature(ts, nonce, enc) + "&timestamp=" + ts + "&nonce=" + nonce,
+        "<xml><ToUserName><![CDATA[" + std::string(kCorp) + "]]></ToUserName><Encrypt><![CDATA[" + enc +
+            "]]></Encrypt></xml>"};
+  };
+  constexpr int kThreads = 4;
+  constexpr int kShared = 200;
+  constexpr int kOwn = 50;
+  std::vector<std::pair<std::string, std::string>> shared;
+  for (int i = 0; i < kShared; ++i) shared.push_back(sign(i, "s" + std::to_string(i)));
+
+  std::vector<std::unique_ptr<boost::asio::io_context>> contexts;
+  std::vector<std::vector<unsigned>> statuses(kThreads);
+  for (int t = 0; t < kThreads; ++t) {
+    contexts.push_back(std::make_unique<boost::asio::io_context>(1));
+    auto requests = shared;
+    for (int i = 0; i < kOwn; ++i) requests.push_back(sign(1000 + t * kOwn + i, "o" + std::to_string(t * kOwn + i)));
+    // Each coroutine sends a share of the requests, so several are in flight per thread.
+    for (int part = 0; part < 4; ++part) {
+      std::vector<std::pair<std::string, std::string>> mine;
+      for (std::size_t i = part; i < requests.size(); i += 4) mine.push_back(requests[i]);
+      boost::asio::co_spawn(*contexts.back(), send_all(endpoint.get(), std::move(mine), &statuses[t]),
+                            boost::asio::detached);
+    }
+  }
+  std::vector<std::thread> threads;
+  for (auto& ctx : contexts) threads.emplace_back([ctx = ctx.get()] { ctx->run(); });
+  for (int i = 0; i < 20; ++i) REQUIRE(endpoint->rekey(kToken, kKey).has_value());
+  for (auto& th : threads) th.join();
+
+  for (int t = 0; t < kThreads; ++t) {
+    CAPTURE(t);
+    REQUIRE(statuses[t].size() == kShared + kOwn);
+    for (auto s : statuses[t]) CHECK(s == 200);
+  }
+  // Each distinct MsgId once; the copies were acknowledged as duplicates or replays.
+  CHECK(inbox.events.size() == kShared + kThreads * kOwn);
+  std::set<std::string> keys;
+  for (const auto& e : inbox.events) keys.insert(e.dedupe_key);
+  CHECK(keys.size() == inbox.events.size());
+  auto& stored = metrics.counter("yuer_callback_accepted_total", "", {{"receiver", "app"}, {"result", "stored"}});
+  auto& dup = metrics.counter("yuer_callback_accepted_total", "", {{"receiver", "app"}, {"result", "duplicate"}});
+  auto& replay = metrics.counter("yuer_callback_accepted_total", "", {{"receiver", "app"}, {"result", "replay"}});
+  CHECK(stored.value() == kShared + kThreads * kOwn);
+  CHECK(stored.value() + dup.value() + replay.value() == static_cast<std::uint64_t>(kThreads * (kShared + kOwn)));
 }

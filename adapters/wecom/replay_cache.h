@@ -1,6 +1,6 @@
 // ReplayCache: remembers recently acknowledged (timestamp, nonce, signature) triples, so a captured
 // callback that is sent again is recognised without touching the store. Bounded in size and age.
-// Not thread-safe: used on the io thread only.
+// Not thread-safe: CallbackEndpoint guards it with a mutex (its handlers run on several io threads).
 #pragma once
 
 #include <cstddef>

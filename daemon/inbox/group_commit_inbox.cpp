@@ -1,9 +1,11 @@
 #include "daemon/inbox/group_commit_inbox.h"
 
 #include <boost/asio/any_completion_handler.hpp>
+#include <boost/asio/associated_executor.hpp>
 #include <boost/asio/async_result.hpp>
-#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/execution/outstanding_work.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/prefer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -13,6 +15,7 @@
 #include <chrono>
 #include <exception>
 #include <iterator>
+#include <mutex>
 #include <optional>
 #include <stdexcept>
 #include <utility>
@@ -43,14 +46,13 @@ struct CommitOutcome {
   std::optional<Error> error;  // "store.unavailable" when the store threw StoreError
 };
 
-// Runs on the store executor. Named, arguments by value (STYLE C2/D4): the events are moved into
-// this frame, and only values come back.
-net::awaitable<CommitOutcome> commit_batch(store::InboxStore* store, std::vector<model::InboundEvent> events,
-                                           Meters meters) {
+// Runs on the store thread.
+CommitOutcome commit_batch(store::InboxStore& store, const std::vector<model::InboundEvent>& events,
+                           const Meters& meters) {
   CommitOutcome out;
   const auto start = std::chrono::steady_clock::now();
   try {
-    out.results = store->insert_inbox(events);
+    out.results = store.insert_inbox(events);
   } catch (const store::StoreError& e) {
     out.error = fail("store.unavailable", fmt::format("inbox commit failed ({}): {}", e.code(), e.what()));
   }
@@ -61,11 +63,19 @@ net::awaitable<CommitOutcome> commit_batch(store::InboxStore* store, std::vector
     meters.batches->inc();
     meters.batch_events->observe(static_cast<double>(events.size()));
   }
-  co_return out;
+  return out;
 }
 
-// Completes one waiter through a post, never inline: the loop must not run a session's
-// code (which could throw through the loop or accept() again) in the middle of a batch.
+// One accept() waiting for its batch: the type-erased handler and the executor it resumes on
+// (the awaiting coroutine's), which counts as outstanding work until the completion ran, so the
+// waiter's io_context does not run out of work while its event is being committed.
+struct Waiter {
+  Handler handler;
+  net::any_io_executor executor;
+};
+
+// Completes one waiter through a post to its executor, never inline: the store thread must not
+// run a session's code.
 struct Completion {
   Handler handler;
   std::exception_ptr bug;
@@ -73,111 +83,122 @@ struct Completion {
   void operator()() { std::move(handler)(bug, std::move(result)); }
 };
 
-// Everything the commit loop needs; shared between the inbox and a running loop.
+void complete(Waiter& w, std::exception_ptr bug, Result<model::Accepted> result) {
+  auto ex = std::move(w.executor);
+  net::post(ex, Completion{std::move(w.handler), std::move(bug), std::move(result)});
+}
+
+// Everything the commits need; shared between the inbox and a batch in progress.
 struct State {
   State(net::any_io_executor io_ex, net::thread_pool& pool, store::InboxStore& s, Meters m, Settings st)
       : io(std::move(io_ex)), store_pool(pool), store(s), meters(m), settings(st) {}
 
-  net::any_io_executor io;
+  net::any_io_executor io;  // for handlers without an executor of their own
   net::thread_pool& store_pool;
   store::InboxStore& store;
   Meters meters;
   Settings settings;
-  // Read by pending() and the gauge on other threads; the rest is io-thread state only.
+  // Read by pending() and the gauge on other threads.
   std::shared_ptr<std::atomic<std::size_t>> pending = std::make_shared<std::atomic<std::size_t>>(0);
+  std::mutex mu;  // guards the queue and `committing`; accept() may run on several io threads
   std::vector<model::InboundEvent> queued_events;
-  std::vector<Handler> queued_handlers;  // parallel to queued_events
-  bool committing = false;               // a commit_loop is running
+  std::vector<Waiter> queued_waiters;  // parallel to queued_events
+  bool committing = false;             // a batch is queued on or running on the store thread
 };
 
-// accept() runs on the io executor, so that is where its waiter resumes.
-void complete(Handler handler, std::exception_ptr bug, Result<model::Accepted> result, const net::any_io_executor& io) {
-  net::post(io, Completion{std::move(handler), std::move(bug), std::move(result)});
+// Takes the next batch (at most max_batch events, oldest first) out of the queue. Requires: the
+// lock is held and the queue is not empty.
+void take_batch(State& st, std::vector<model::InboundEvent>& events, std::vector<Waiter>& waiters) {
+  auto& qe = st.queued_events;
+  auto& qw = st.queued_waiters;
+  const std::size_t n = std::min(qe.size(), std::max<std::size_t>(st.settings.max_batch, 1));
+  if (n == qe.size()) {
+    events.swap(qe);
+    waiters.swap(qw);
+    return;
+  }
+  // Never move-assign a Handler: Boost 1.81's any_completion_handler::operator=(&&) wraps
+  // `other` as an lvalue and recurses until the stack overflows (fixed in 1.82). So no
+  // erase(); the tail is move-constructed into a new queue instead.
+  const auto split = static_cast<std::ptrdiff_t>(n);
+  events.assign(std::make_move_iterator(qe.begin()), std::make_move_iterator(qe.begin() + split));
+  waiters.reserve(n);
+  for (auto it = qw.begin(); it != qw.begin() + split; ++it) waiters.push_back(std::move(*it));
+  std::vector<model::InboundEvent> rest_events(std::make_move_iterator(qe.begin() + split),
+                                               std::make_move_iterator(qe.end()));
+  std::vector<Waiter> rest_waiters;
+  rest_waiters.reserve(qw.size() - n);
+  for (auto it = qw.begin() + split; it != qw.end(); ++it) rest_waiters.push_back(std::move(*it));
+  qe.swap(rest_events);
+  qw.swap(rest_waiters);
 }
 
-// One batch per iteration, at most one in flight; it ends when nothing is queued. Holding `impl`
-// keeps the queue alive across the hop even if the inbox is destroyed right after its last
-// accept() completed.
-net::awaitable<void> commit_loop(std::shared_ptr<State> impl) {
-  // co_spawn dispatches, so without this yield the loop would start inside the first accept()
-  // and commit it alone; after it, every accept() made in this turn of the io loop is queued.
-  co_await net::post(impl->io, net::use_awaitable);
-  while (!impl->queued_events.empty()) {
-    std::vector<model::InboundEvent> events;
-    std::vector<Handler> handlers;
-    const std::size_t n = std::min(impl->queued_events.size(), std::max<std::size_t>(impl->settings.max_batch, 1));
-    if (n == impl->queued_events.size()) {
-      events.swap(impl->queued_events);
-      handlers.swap(impl->queued_handlers);
+// One batch, on the store thread: take what is queued, commit it in one transaction, complete
+// its waiters, then post itself again for the next batch (so other store work can run between
+// batches) until the queue is empty. At most one batch is in flight.
+void run_batch(std::shared_ptr<State> impl) {
+  std::vector<model::InboundEvent> events;
+  std::vector<Waiter> waiters;
+  {
+    std::lock_guard lock(impl->mu);
+    if (impl->queued_events.empty()) {
+      impl->committing = false;
+      return;
+    }
+    take_batch(*impl, events, waiters);
+  }
+
+  CommitOutcome outcome;
+  std::exception_ptr bug;
+  try {
+    outcome = commit_batch(impl->store, events, impl->meters);
+    if (!outcome.error && outcome.results.size() != waiters.size())
+      throw std::logic_error(fmt::format("insert_inbox returned {} results for {} events", outcome.results.size(),
+                                         waiters.size()));
+  } catch (const std::exception& e) {
+    spdlog::error("inbox commit raised an exception events={}: {}", waiters.size(), e.what());
+    bug = std::current_exception();
+  } catch (...) {
+    spdlog::error("inbox commit raised an unknown exception events={}", waiters.size());
+    bug = std::current_exception();
+  }
+  if (outcome.error) spdlog::warn("inbox commit failed events={} error={}", waiters.size(), outcome.error->message);
+
+  impl->pending->fetch_sub(waiters.size(), std::memory_order_relaxed);
+  for (std::size_t i = 0; i < waiters.size(); ++i) {
+    if (bug) {
+      complete(waiters[i], bug, model::Accepted{});
+    } else if (outcome.error) {
+      complete(waiters[i], nullptr, *outcome.error);
     } else {
-      // Never move-assign a Handler: Boost 1.81's any_completion_handler::operator=(&&) wraps
-      // `other` as an lvalue and recurses until the stack overflows (fixed in 1.82). So no
-      // erase(); the tail is move-constructed into a new queue instead.
-      const auto split = static_cast<std::ptrdiff_t>(n);
-      auto& qe = impl->queued_events;
-      auto& qh = impl->queued_handlers;
-      events.assign(std::make_move_iterator(qe.begin()), std::make_move_iterator(qe.begin() + split));
-      handlers.assign(std::make_move_iterator(qh.begin()), std::make_move_iterator(qh.begin() + split));
-      std::vector<model::InboundEvent> rest_events(std::make_move_iterator(qe.begin() + split),
-                                                   std::make_move_iterator(qe.end()));
-      std::vector<Handler> rest_handlers(std::make_move_iterator(qh.begin() + split), std::make_move_iterator(qh.end()));
-      qe.swap(rest_events);
-      qh.swap(rest_handlers);
-    }
-
-    CommitOutcome outcome;
-    std::exception_ptr bug;
-    try {
-      outcome = co_await net::co_spawn(impl->store_pool.get_executor(),
-                                       commit_batch(&impl->store, std::move(events), impl->meters), net::use_awaitable);
-      if (!outcome.error && outcome.results.size() != handlers.size())
-        throw std::logic_error(fmt::format("insert_inbox returned {} results for {} events", outcome.results.size(),
-                                           handlers.size()));
-    } catch (const std::exception& e) {
-      spdlog::error("inbox commit raised an exception events={}: {}", handlers.size(), e.what());
-      bug = std::current_exception();
-    } catch (...) {
-      spdlog::error("inbox commit raised an unknown exception events={}", handlers.size());
-      bug = std::current_exception();
-    }
-    if (outcome.error)
-      spdlog::warn("inbox commit failed events={} error={}", handlers.size(), outcome.error->message);
-
-    impl->pending->fetch_sub(handlers.size(), std::memory_order_relaxed);
-    for (std::size_t i = 0; i < handlers.size(); ++i) {
-      if (bug) {
-        complete(std::move(handlers[i]), bug, model::Accepted{}, impl->io);
-      } else if (outcome.error) {
-        complete(std::move(handlers[i]), nullptr, *outcome.error, impl->io);
-      } else {
-        const auto& r = outcome.results[i];
-        complete(std::move(handlers[i]), nullptr, model::Accepted{r.id, r.duplicate}, impl->io);
-      }
+      const auto& r = outcome.results[i];
+      complete(waiters[i], nullptr, model::Accepted{r.id, r.duplicate});
     }
   }
-  impl->committing = false;
+  auto& pool = impl->store_pool;  // read before impl is moved into the handler
+  net::post(pool, [impl = std::move(impl)]() mutable { run_batch(std::move(impl)); });
 }
 
-// Called once the loop ends. It only ends by an exception if posting itself failed (memory);
-// waiters would then hang, so the daemon must stop (STYLE D3: a failed core loop exits).
-void loop_ended(std::exception_ptr e) {
-  if (!e) return;
-  spdlog::critical("inbox commit loop failed; stopping");
-  std::rethrow_exception(e);
-}
-
-// The async_initiate initiation: runs on the io thread inside accept()'s co_await.
+// The async_initiate initiation: runs on the calling io thread inside accept()'s co_await.
 struct Enqueue {
   std::shared_ptr<State> impl;
   template <class CompletionHandler>
   void operator()(CompletionHandler&& handler, model::InboundEvent event) const {
-    impl->queued_events.push_back(std::move(event));
-    impl->queued_handlers.emplace_back(std::forward<CompletionHandler>(handler));
-    impl->pending->fetch_add(1, std::memory_order_relaxed);
-    if (!impl->committing) {
-      impl->committing = true;
-      net::co_spawn(impl->io, commit_loop(impl), loop_ended);
+    auto ex = net::prefer(net::get_associated_executor(handler, impl->io), net::execution::outstanding_work.tracked);
+    bool start = false;
+    net::any_io_executor here = ex;
+    {
+      std::lock_guard lock(impl->mu);
+      impl->queued_events.push_back(std::move(event));
+      impl->queued_waiters.push_back(Waiter{Handler(std::forward<CompletionHandler>(handler)), std::move(ex)});
+      impl->pending->fetch_add(1, std::memory_order_relaxed);
+      if (!impl->committing) start = impl->committing = true;
     }
+    // The first batch starts after the rest of this turn of the caller's io loop, so every
+    // accept() made in it joins the batch (a post straight to the store thread would often commit
+    // the first event alone); later batches take whatever queued up during the commit before.
+    if (start)
+      net::post(here, [impl = impl] { net::post(impl->store_pool, [impl] { run_batch(impl); }); });
   }
 };
 

@@ -1,7 +1,8 @@
 // GroupCommitInbox: the Inbox implementation. accept() calls from many connections are gathered
 // into one batch per store transaction (group commit), so the store keeps up under load while no
 // event is acknowledged before its batch is committed. Invariant: at most one store transaction
-// is in flight; events arriving meanwhile wait for the next one.
+// is in flight; events arriving meanwhile wait for the next one. accept() may be called from
+// several io threads at once (the queue has a mutex); the batches run on the store thread.
 #pragma once
 
 #include "daemon/base/metrics.h"
@@ -22,8 +23,8 @@ struct Settings {
 
 class GroupCommitInbox final : public model::Inbox {
  public:
-  // `io` is the io thread's executor (accept() is called there and completes there);
-  // `store_pool` runs the store calls; `store` is touched only from it. Registers in `metrics`:
+  // `io` is the executor a waiter resumes on when its completion handler has none of its own
+  // (a coroutine resumes on its own executor); `store_pool` runs the batches and the store calls; `store` is touched only from it. Registers in `metrics`:
   // yuer_store_commit_seconds, yuer_store_commit_batch_events (histograms),
   // yuer_store_commit_batches_total, yuer_store_commit_failures_total (counters) and the gauge
   // yuer_inbox_pending (which stays safe to scrape after this object is gone).
@@ -45,7 +46,8 @@ class GroupCommitInbox final : public model::Inbox {
   // batch fails with Error{"store.unavailable", message naming the StoreError code} and none is
   // stored; the next batch tries again. Any other exception from the store is rethrown here, in
   // every accept() of its batch. Not cancellable: once queued, the event's commit runs to its end.
-  // Call on the io thread; completes on the io thread.
+  // Thread-safe: call on any io thread; completes on the awaiting coroutine's executor (which
+  // keeps outstanding work until then).
   boost::asio::awaitable<Result<model::Accepted>> accept(model::InboundEvent event) override;
 
   // Events waiting for or inside a commit right now. Safe to call from any thread.

@@ -10,11 +10,13 @@
 #include <chrono>
 #include <iostream>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <set>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace yuer::inbox {
@@ -330,6 +332,75 @@ TEST_CASE("the inbox may be destroyed as soon as its last accept() completed", "
   CHECK(rig.real->count_inbox() == 1);
   // The registry outlives the inbox; its gauge must still be safe to read.
   CHECK_THAT(rig.metrics.render(), Catch::Contains("yuer_inbox_pending 0\n"));
+}
+
+net::awaitable<void> deliver_on_thread(model::Inbox* inbox, model::InboundEvent event, Outcome* out,
+                                       std::thread::id* resumed_on) {
+  out->result = co_await inbox->accept(std::move(event));
+  *resumed_on = std::this_thread::get_id();
+  ++out->completions;
+}
+
+// The HTTP server calls accept() from several io threads at once. Keys repeat across threads,
+// so copies of one event race each other into the same or different batches.
+TEST_CASE("accepts from several io threads are each stored once and resume on their own thread", "[inbox]") {
+  const std::size_t max_batch = GENERATE(std::size_t{2048}, std::size_t{16});
+  CAPTURE(max_batch);
+  Rig rig(Settings{max_batch});
+  constexpr int kThreads = 4;
+  constexpr int kPerThread = 300;
+  constexpr int kDistinct = 500;
+  std::vector<std::unique_ptr<net::io_context>> contexts;
+  std::vector<std::vector<Outcome>> outcomes(kThreads, std::vector<Outcome>(kPerThread));
+  std::vector<std::vector<std::thread::id>> resumed(kThreads, std::vector<std::thread::id>(kPerThread));
+  for (int t = 0; t < kThreads; ++t) {
+    contexts.push_back(std::make_unique<net::io_context>(1));
+    for (int i = 0; i < kPerThread; ++i)
+      net::co_spawn(*contexts.back(),
+                    deliver_on_thread(&*rig.inbox, make_event("app", key_of((t * kPerThread + i) % kDistinct)),
+                                      &outcomes[t][i], &resumed[t][i]),
+                    rethrow_failure);
+  }
+  // Each thread runs until its last accept() completed: a waiting accept() keeps its io_context
+  // busy (outstanding work), or run() would return early and the checks below would fail.
+  std::vector<std::thread> threads;
+  std::vector<std::thread::id> ids(kThreads);
+  for (int t = 0; t < kThreads; ++t)
+    threads.emplace_back([ctx = contexts[t].get(), id = &ids[t]] {
+      *id = std::this_thread::get_id();
+      ctx->run();
+    });
+  for (auto& th : threads) th.join();
+
+  std::map<std::string, std::int64_t> id_of;
+  std::map<std::string, int> fresh;
+  for (int t = 0; t < kThreads; ++t)
+    for (int i = 0; i < kPerThread; ++i) {
+      CAPTURE(t, i);
+      REQUIRE(outcomes[t][i].completions == 1);
+      REQUIRE(outcomes[t][i].result.has_value());
+      REQUIRE(outcomes[t][i].result->has_value());
+      CHECK(resumed[t][i] == ids[t]);
+      const auto accepted = **outcomes[t][i].result;
+      const auto key = key_of((t * kPerThread + i) % kDistinct);
+      auto [it, inserted] = id_of.emplace(key, accepted.id);
+      CHECK(it->second == accepted.id);
+      if (!accepted.duplicate) ++fresh[key];
+    }
+  CHECK(id_of.size() == kDistinct);
+  for (const auto& [key, n] : fresh) {
+    CAPTURE(key);
+    CHECK(n == 1);
+  }
+  CHECK(fresh.size() == kDistinct);
+  CHECK(rig.real->count_inbox() == kDistinct);
+  CHECK(rig.inbox->pending() == 0);
+  std::size_t total = 0;
+  for (const auto& c : rig.recording->calls()) {
+    CHECK(c.keys.size() <= max_batch);
+    total += c.keys.size();
+  }
+  CHECK(total == kThreads * kPerThread);
 }
 
 // End-to-end accept() throughput through a real store: C connections, each sending its events

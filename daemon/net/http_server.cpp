@@ -4,6 +4,8 @@
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
@@ -25,9 +27,13 @@
 #include <exception>
 #include <list>
 #include <optional>
+#include <mutex>
 #include <stdexcept>
+#include <thread>
 #include <tuple>
 #include <utility>
+
+#include <pthread.h>
 
 namespace yuer::net {
 namespace {
@@ -57,7 +63,8 @@ constexpr const char* kRequestsName = "yuer_http_requests_total";
 constexpr const char* kRequestsHelp = "HTTP requests answered, by route and status code";
 
 // Counters for one route label, looked up by status without touching the registry's map (and its
-// mutex) after the first request with that status.
+// mutex) after the first request with that status. Safe from any io thread: the slot per status
+// is an atomic pointer, and two threads that miss at once get the same Counter from the registry.
 class StatusCounters {
  public:
   // Creates the series for `common` up front so it shows in /metrics before the first request.
@@ -66,17 +73,21 @@ class StatusCounters {
     get(common);
   }
   metrics::Counter& get(unsigned status) {
-    for (auto& [s, c] : by_status_)
-      if (s == status) return *c;
-    auto& c = registry_.counter(kRequestsName, kRequestsHelp, {{"route", label_}, {"status", std::to_string(status)}});
-    by_status_.emplace_back(status, &c);
+    if (status >= kSlots) return lookup(status);
+    if (auto* c = by_status_[status].load(std::memory_order_acquire)) return *c;
+    auto& c = lookup(status);
+    by_status_[status].store(&c, std::memory_order_release);
     return c;
   }
 
  private:
+  static constexpr unsigned kSlots = 600;  // HTTP status codes are 100..599
+  metrics::Counter& lookup(unsigned status) {
+    return registry_.counter(kRequestsName, kRequestsHelp, {{"route", label_}, {"status", std::to_string(status)}});
+  }
   metrics::Registry& registry_;
   std::string label_;
-  std::vector<std::pair<unsigned, metrics::Counter*>> by_status_;
+  std::array<std::atomic<metrics::Counter*>, kSlots> by_status_{};
 };
 
 struct RouteEntry {
@@ -92,14 +103,22 @@ struct RouteEntry {
   }
 };
 
-// One accepted connection. Lives in State::conns from accept until after its coroutine has ended,
-// so the session and stop() can both reach it by reference.
+}  // namespace
+namespace server_detail {
+struct Shard;
+}  // namespace server_detail
+namespace {
+using server_detail::Shard;
+
+// One accepted connection. Lives in its Shard's `conns` from accept until after its coroutine has
+// ended, so the session and stop() can both reach it by reference. Touched on its shard's thread only.
 struct Conn {
-  explicit Conn(tcp::socket s) : stream(std::move(s)) {}
+  Conn(tcp::socket s, Shard& sh) : stream(std::move(s)), shard(sh) {}
   // Beast's own timeouts stay off (expiry "never"): each of its timed operations starts and
   // cancels a timer wait, which cost more than the request parsing. The sweep closes the stream
   // when `deadline` has passed instead.
   beast::tcp_stream stream;
+  Shard& shard;
   clock::time_point deadline = clock::time_point::max();  // for the socket operation under way
   beast::flat_buffer buffer;
   asio::cancellation_signal cancel;
@@ -204,13 +223,25 @@ http::Response error_response(unsigned version, bool keep_alive, http::Status st
 
 namespace server_detail {
 
-// Everything the server's coroutines share; only ever touched on the io thread, except `live`.
+// One io thread's share of the connections: its executor, its connections and its timeout sweep.
+// `conns` and `sweeper` are touched on that thread only. Shard 0 is the main io_context.
+struct Shard {
+  Shard(asio::any_io_executor ex, bool is_main) : executor(std::move(ex)), sweeper(executor), main(is_main) {}
+  asio::any_io_executor executor;
+  asio::steady_timer sweeper;  // wakes sweep_loop
+  std::list<Conn> conns;
+  bool main;
+};
+
+// Everything the server's coroutines share. The acceptor, `waiters` and `next_shard` are touched on
+// the main io thread only; each shard's connections on its own thread; the rest is atomic or
+// immutable once start() ran.
 struct State : std::enable_shared_from_this<State> {
   State(asio::io_context& ioc, ServerSettings s, metrics::Registry& registry)
-      : settings(std::move(s)),
+      : main(ioc),
+        settings(std::move(s)),
         metrics(registry),
         acceptor(ioc),
-        sweeper(ioc),
         sweep_every(sweep_interval(settings)),
         unknown(registry, "unknown", 404),
         rejected(registry.counter("yuer_http_connections_rejected_total",
@@ -218,21 +249,35 @@ struct State : std::enable_shared_from_this<State> {
         live(std::make_shared<std::atomic<std::size_t>>(0)) {
     registry.gauge("yuer_http_connections", "Open HTTP connections",
                    [live = live] { return static_cast<double>(live->load(std::memory_order_relaxed)); });
+    shards.push_back(std::make_unique<Shard>(ioc.get_executor(), true));
+    for (std::size_t i = 1; i < std::max<std::size_t>(settings.io_threads, 1); ++i) {
+      contexts.push_back(std::make_unique<asio::io_context>(1));
+      guards.emplace_back(contexts.back()->get_executor());
+      shards.push_back(std::make_unique<Shard>(contexts.back()->get_executor(), false));
+    }
+    next_shard = shards.size() > 1 ? 1 : 0;
   }
 
+  // The extra io threads' contexts, declared first so that they are destroyed after everything
+  // bound to them (sockets in `shards`, timers). Threads are joined by ~HttpServer.
+  std::vector<std::unique_ptr<asio::io_context>> contexts;
+  std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;
+  std::vector<std::thread> threads;
+
+  asio::io_context& main;
   ServerSettings settings;
   metrics::Registry& metrics;
   tcp::acceptor acceptor;
-  asio::steady_timer sweeper;  // wakes sweep_loop
   milliseconds sweep_every;
   std::vector<std::unique_ptr<RouteEntry>> routes;  // longest path first; exact before prefix
   StatusCounters unknown;
   metrics::Counter& rejected;
   std::shared_ptr<std::atomic<std::size_t>> live;  // shared with the gauge, which may outlive us
-  std::list<Conn> conns;
-  bool accepting = false;
-  bool stopping = false;
-  bool forced = false;
+  std::vector<std::unique_ptr<Shard>> shards;
+  std::size_t next_shard = 0;  // set to 1 when there are extra threads: the main one comes last
+  std::atomic<bool> accepting = false;
+  std::atomic<bool> stopping = false;
+  std::atomic<bool> forced = false;
   std::vector<asio::steady_timer*> waiters;  // stop() calls waiting for the last connection
 
   RouteEntry* find(std::string_view path) {
@@ -244,9 +289,9 @@ struct State : std::enable_shared_from_this<State> {
   void notify() {
     for (auto* t : waiters) t->cancel();
   }
-  bool drained() const { return conns.empty() && !accepting; }
+  bool drained() const { return live->load() == 0 && !accepting; }
 
-  void launch(tcp::socket sock);
+  void launch(Shard& shard, tcp::socket sock);
   void session_done(std::list<Conn>::iterator it, std::exception_ptr e);
 };
 
@@ -311,11 +356,17 @@ awaitable<void> reject(State& self, Conn& c, StatusCounters& counters, http::Sta
   c.stream.socket().shutdown(tcp::socket::shutdown_send, ec);
   c.buffer.clear();
   expires_after(c, std::min(kLingerTime, self.settings.read_timeout));
-  for (std::size_t drained = 0; drained < kLingerBytes && !self.forced;) {
+  for (std::size_t drained = 0; drained < kLingerBytes && !self.forced.load(std::memory_order_relaxed);) {
     auto [rec, n] = co_await c.stream.async_read_some(c.buffer.prepare(kReadChunk), use_tuple);
     if (rec) break;
     drained += n;
   }
+}
+
+// Runs a route's handler where it is called (the main io_context). Handlers outlive the server's
+// coroutines (routes are never removed), so a pointer is enough.
+awaitable<http::Response> call_handler(const Handler* handler, http::Request req) {
+  co_return co_await (*handler)(std::move(req));
 }
 
 awaitable<void> run_session(std::shared_ptr<State> self, Conn* conn) {
@@ -327,7 +378,7 @@ awaitable<void> run_session(std::shared_ptr<State> self, Conn* conn) {
   for (bool first = true;; first = false) {
     if (c.buffer.size() == 0) {
       c.idle = true;
-      if (self->stopping) co_return;
+      if (self->stopping.load(std::memory_order_relaxed)) co_return;
       if (!first) expires_after(c, s.idle_timeout);
       auto [ec, n] = co_await c.stream.async_read_some(c.buffer.prepare(kReadChunk), use_tuple);
       if (ec) co_return;
@@ -393,7 +444,11 @@ awaitable<void> run_session(std::shared_ptr<State> self, Conn* conn) {
       std::exception_ptr failure;
       bool drop = false;
       try {
-        res = co_await route->route.handler(std::move(req));
+        if (route->route.any_thread || c.shard.main)
+          res = co_await route->route.handler(std::move(req));
+        else  // runs on the main io_context; resumes here
+          res = co_await asio::co_spawn(self->main, call_handler(&route->route.handler, std::move(req)),
+                                        use_awaitable);
       } catch (const DropConnection&) {
         drop = true;
       } catch (...) {
@@ -417,7 +472,7 @@ awaitable<void> run_session(std::shared_ptr<State> self, Conn* conn) {
         res = error_response(version, keep_alive, http::Status::internal_server_error);
       }
     }
-    if (!keep_alive || self->stopping) res.keep_alive(false);
+    if (!keep_alive || self->stopping.load(std::memory_order_relaxed)) res.keep_alive(false);
     if (!res.has_content_length() && !res.chunked()) res.prepare_payload();
     counters.get(res.result_int()).inc();
     if (!co_await write_response(*self, c, res)) co_return;
@@ -431,7 +486,9 @@ awaitable<void> run_session(std::shared_ptr<State> self, Conn* conn) {
 
 awaitable<void> accept_loop(std::shared_ptr<State> self) {
   for (;;) {
-    auto [ec, sock] = co_await self->acceptor.async_accept(use_tuple);
+    // Round-robin: the socket is opened on the executor of the shard that will serve it.
+    Shard& shard = *self->shards[self->next_shard];
+    auto [ec, sock] = co_await self->acceptor.async_accept(shard.executor, use_tuple);
     if (self->stopping || !self->acceptor.is_open() || ec == asio::error::operation_aborted) break;
     if (ec) {
       // EMFILE and friends: back off instead of spinning; the pending connection stays queued.
@@ -440,29 +497,31 @@ awaitable<void> accept_loop(std::shared_ptr<State> self) {
       co_await t.async_wait(use_tuple);
       continue;
     }
-    if (self->conns.size() >= self->settings.max_connections) {
+    if (self->live->load() >= self->settings.max_connections) {
       // Count first: a client that sees the close may read the metric at once.
       self->rejected.inc();
       sock.close(ec);
       continue;
     }
     sock.set_option(tcp::no_delay(true), ec);
-    self->launch(std::move(sock));
+    self->next_shard = (self->next_shard + 1) % self->shards.size();
+    self->launch(shard, std::move(sock));
   }
   self->accepting = false;
   self->notify();
 }
 
-// Closes every connection whose socket operation is past its deadline, once per sweep_every,
-// until the server has stopped and drained. A closed stream fails the pending operation with
-// operation_aborted, which the session treats like Beast's timeout: close without an answer.
-awaitable<void> sweep_loop(std::shared_ptr<State> self) {
+// Closes every connection of `shard` whose socket operation is past its deadline, once per
+// sweep_every, until the server has stopped and drained. Runs on the shard's thread. A closed
+// stream fails the pending operation with operation_aborted, which the session treats like Beast's
+// timeout: close without an answer.
+awaitable<void> sweep_loop(std::shared_ptr<State> self, Shard* shard) {
   for (;;) {
-    self->sweeper.expires_after(self->sweep_every);
-    co_await self->sweeper.async_wait(use_tuple);  // cancelled by stop_server once drained
+    shard->sweeper.expires_after(self->sweep_every);
+    co_await shard->sweeper.async_wait(use_tuple);  // cancelled by stop_server once drained
     if (self->stopping && self->drained()) break;
     const auto now = clock::now();
-    for (auto& c : self->conns)
+    for (auto& c : shard->conns)
       if (!c.done && c.deadline <= now) {
         c.deadline = clock::time_point::max();
         c.stream.close();
@@ -482,12 +541,20 @@ void log_task_end(const char* task, std::exception_ptr e, bool stopping) {
   }
 }
 
+// Runs `fn(shard)` on every shard's thread (at once for the main one).
+template <class Fn>
+void for_each_shard(const std::shared_ptr<State>& self, Fn fn) {
+  for (auto& sh : self->shards) asio::dispatch(sh->executor, [self, shard = sh.get(), fn] { fn(*shard); });
+}
+
 awaitable<void> stop_server(std::shared_ptr<State> self, milliseconds grace) {
   self->stopping = true;
   error_code ec;
   self->acceptor.close(ec);
-  for (auto& c : self->conns)
-    if (c.idle && !c.done) c.stream.close();
+  for_each_shard(self, [](Shard& shard) {
+    for (auto& c : shard.conns)
+      if (c.idle && !c.done) c.stream.close();
+  });
 
   asio::steady_timer wake(co_await asio::this_coro::executor);
   self->waiters.push_back(&wake);
@@ -497,52 +564,71 @@ awaitable<void> stop_server(std::shared_ptr<State> self, milliseconds grace) {
       // Grace is over: cancel handlers (terminal, the only type co_spawn and Beast listen to by
       // default) and close the sockets so reads and writes end too.
       self->forced = true;
-      for (auto& c : self->conns) {
-        if (c.done) continue;
-        c.cancel.emit(asio::cancellation_type::terminal);
-        c.stream.close();
-      }
+      for_each_shard(self, [](Shard& shard) {
+        for (auto& c : shard.conns) {
+          if (c.done) continue;
+          c.cancel.emit(asio::cancellation_type::terminal);
+          c.stream.close();
+        }
+      });
       continue;
     }
-    if (self->forced) wake.expires_at(asio::steady_timer::time_point::max());
-    else wake.expires_at(deadline);
-    co_await wake.async_wait(use_tuple);  // cancelled by notify() when a connection ends
+    // Woken by notify() when a connection ends; the poll interval only guards against a
+    // notification lost between the threads.
+    const auto poll = std::chrono::steady_clock::now() + self->sweep_every;
+    wake.expires_at(self->forced ? poll : std::min(deadline, poll));
+    co_await wake.async_wait(use_tuple);
   }
   std::erase(self->waiters, &wake);
-  self->sweeper.cancel();
+  for_each_shard(self, [](Shard& shard) { shard.sweeper.cancel(); });
+  // The extra io threads end once their last handler has run (see ~HttpServer).
+  self->guards.clear();
 }
 
 }  // namespace
 
-void server_detail::State::launch(tcp::socket sock) {
-  error_code ec;
-  auto peer = sock.remote_endpoint(ec);
-  auto it = conns.emplace(conns.end(), std::move(sock));
-  it->peer_loopback = !ec && is_loopback(peer.address());
-  live->store(conns.size(), std::memory_order_relaxed);
-  auto self = shared_from_this();
-  asio::co_spawn(acceptor.get_executor(), run_session(self, &*it),
-                 asio::bind_cancellation_slot(it->cancel.slot(), [self, it](std::exception_ptr e) {
-                   self->session_done(it, e);
-                 }));
+// On the main io thread: counts the connection, then starts its session on the shard's thread.
+void server_detail::State::launch(Shard& shard, tcp::socket sock) {
+  live->fetch_add(1);
+  asio::dispatch(shard.executor, [self = shared_from_this(), sh = &shard, sock = std::move(sock)]() mutable {
+    error_code ec;
+    auto peer = sock.remote_endpoint(ec);
+    auto it = sh->conns.emplace(sh->conns.end(), std::move(sock), *sh);
+    it->peer_loopback = !ec && is_loopback(peer.address());
+    asio::co_spawn(sh->executor, run_session(self, &*it),
+                   asio::bind_cancellation_slot(it->cancel.slot(), [self, it](std::exception_ptr e) {
+                     self->session_done(it, e);
+                   }));
+  });
 }
 
+// On the connection's shard thread.
 void server_detail::State::session_done(std::list<Conn>::iterator it, std::exception_ptr e) {
   log_task_end("http session", e, stopping);
   it->done = true;
   // co_spawn still holds the cancellation slot while this handler runs; erase the connection (and
   // its signal) once the spawn has fully unwound.
-  asio::post(acceptor.get_executor(), [self = shared_from_this(), it] {
-    self->conns.erase(it);
-    self->live->store(self->conns.size(), std::memory_order_relaxed);
-    self->notify();
+  asio::post(it->shard.executor, [self = shared_from_this(), it] {
+    it->shard.conns.erase(it);
+    self->live->fetch_sub(1);
+    if (self->stopping) asio::dispatch(self->main, [self] { self->notify(); });
   });
 }
 
 HttpServer::HttpServer(boost::asio::io_context& ioc, ServerSettings settings, metrics::Registry& metrics)
     : impl_(std::make_shared<Impl>(ioc, std::move(settings), metrics)) {}
 
-HttpServer::~HttpServer() = default;
+HttpServer::~HttpServer() {
+  // After a completed stop() the extra threads are ending by themselves; otherwise stop them here.
+  // Their unfinished connections then hold `impl_` (through coroutine frames that are never
+  // destroyed), so nothing bound to a destroyed io_context is ever touched.
+  const bool clean = impl_->stopping && impl_->drained();
+  impl_->guards.clear();
+  if (!clean)
+    for (auto& ctx : impl_->contexts) ctx->stop();
+  for (auto& t : impl_->threads)
+    if (t.joinable()) t.join();
+}
 
 void HttpServer::add_route(Route route) {
   if (!route.handler) throw std::invalid_argument("route " + route.path + " has no handler");
@@ -578,9 +664,23 @@ Result<boost::asio::ip::tcp::endpoint> HttpServer::listen() {
 void HttpServer::start() {
   impl_->accepting = true;
   auto self = impl_;
-  asio::co_spawn(impl_->acceptor.get_executor(), sweep_loop(self), [self](std::exception_ptr e) {
-    log_task_end("http timeout sweep", e, self->stopping);
-  });
+  for (std::size_t i = 0; i < impl_->contexts.size(); ++i) {
+    impl_->threads.emplace_back([ctx = impl_->contexts[i].get(), main = &impl_->main] {
+      try {
+        ctx->run();
+      } catch (...) {
+        // A handler threw out of the loop (a bug): end the daemon the way the main loop would.
+        spdlog::critical("http io thread failed");
+        asio::post(*main, [e = std::current_exception()] { std::rethrow_exception(e); });
+      }
+    });
+    const std::string name = "yuerd-io" + std::to_string(i + 1);
+    pthread_setname_np(impl_->threads.back().native_handle(), name.c_str());
+  }
+  for (auto& sh : impl_->shards)
+    asio::co_spawn(sh->executor, sweep_loop(self, sh.get()), [self](std::exception_ptr e) {
+      log_task_end("http timeout sweep", e, self->stopping);
+    });
   asio::co_spawn(impl_->acceptor.get_executor(), accept_loop(self), [self](std::exception_ptr e) {
     log_task_end("http accept loop", e, self->stopping);
     if (e) {

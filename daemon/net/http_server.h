@@ -1,5 +1,8 @@
-// HttpServer: the one HTTP/1.1 listener of yuerd (Beast, C++20 coroutines, one io thread).
-// Routes are registered before start(); each route names its metric label and body limit.
+// HttpServer: the one HTTP/1.1 listener of yuerd (Beast, C++20 coroutines). Connections are
+// spread over `io_threads` io threads: the main io_context passed in plus io_threads - 1 own ones;
+// a connection stays on one thread. Route handlers run on the main io_context unless the route
+// says it is thread-safe (`any_thread`). Routes are registered before start(); each route names
+// its metric label and body limit.
 // Invariant: every socket operation has a deadline; limits are explicit and per request.
 #pragma once
 
@@ -28,9 +31,14 @@ struct ServerSettings {
   std::chrono::milliseconds read_timeout{5000};   // whole request (headers + body) must arrive within
   std::chrono::milliseconds idle_timeout{30000};  // keep-alive connection with no new request
   std::chrono::milliseconds write_timeout{5000};
+  // Threads serving connections: the main io_context's thread plus io_threads - 1 threads the
+  // server starts (and joins). Accepted connections go round-robin over them. 0 is taken as 1.
+  std::size_t io_threads = 1;
 };
 
-// A handler is called on the io thread with the complete request; it must not block.
+// A handler is called with the complete request; it must not block. It runs on the main
+// io_context (the one passed to HttpServer), or, for an `any_thread` route, on the io thread of
+// the connection, possibly several at once.
 // It is a plain callable returning an awaitable (e.g. a lambda calling a member coroutine), never a
 // capturing lambda coroutine itself (STYLE C2).
 using Handler = std::function<awaitable<http::Response>(http::Request)>;
@@ -47,13 +55,19 @@ struct Route {
   Handler handler;
   std::size_t body_limit = 0;  // 0 = ServerSettings::default_body_limit
   bool loopback_only = false;  // peers other than 127.0.0.0/8 and ::1 get 403
+  // The handler is thread-safe: it runs on the connection's io thread, concurrently with itself.
+  // Otherwise (the default) a connection on another io thread hands the request to the main
+  // io_context and waits for the response there (one post each way).
+  bool any_thread = false;
 };
 
 class HttpServer {
  public:
-  // `ioc` and `metrics` must outlive the server. Call everything except connection_count() on
-  // the io thread, or before the io_context runs. Destroy the server after stop() has completed
-  // (or once the io_context no longer runs); coroutines still running keep the internals alive.
+  // `ioc` (the main io_context) and `metrics` must outlive the server. Call everything except
+  // connection_count() on the main io thread, or before `ioc` runs. Destroy the server after
+  // stop() has completed (or once `ioc` no longer runs), on a thread other than the server's own
+  // io threads; the destructor joins them. Without a completed stop() the connections of the
+  // extra io threads are abandoned (their memory is not freed: the process is about to exit).
   HttpServer(boost::asio::io_context& ioc, ServerSettings settings, metrics::Registry& metrics);
   ~HttpServer();
 
@@ -64,14 +78,15 @@ class HttpServer {
   // Error{"server.listen", "..."} naming the address when it cannot bind.
   Result<boost::asio::ip::tcp::endpoint> listen();
 
-  // Starts accepting on the io thread. Requires: listen() succeeded.
+  // Starts the extra io threads and accepts on the main io thread. Requires: listen() succeeded.
   void start();
 
   // Stops accepting, lets in-flight requests finish until `grace` passes, then closes what is
   // left. Completes when every connection is closed. Connections idle between requests close at
   // once; responses written meanwhile carry "Connection: close". After `grace`, handlers get
   // terminal cancellation (a handler awaiting something that ignores it delays completion).
-  // Co_await on the io thread; calling it again is harmless.
+  // When it completes, the extra io threads have nothing left to do and end.
+  // Co_await on the main io thread; calling it again is harmless.
   awaitable<void> stop(std::chrono::milliseconds grace);
 
   std::size_t connection_count() const;

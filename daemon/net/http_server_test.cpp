@@ -10,6 +10,12 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <memory>
+#include <set>
+#include <sstream>
+#include <string_view>
+#include <thread>
+#include <vector>
 
 namespace yuer::net {
 namespace {
@@ -258,6 +264,8 @@ TEST_CASE("http server cuts off a slowloris client after read_timeout", "[net][h
 
 TEST_CASE("http server enforces max_connections by closing the extra connection", "[net][http_server]") {
   ServerSettings s;
+  s.io_threads = GENERATE(1, 3);
+  CAPTURE(s.io_threads);
   s.max_connections = 2;
   s.read_timeout = 60s;  // the two silent connections must outlive the test
   TestServer srv(s, {text_route("/a", Match::kExact, "a")});
@@ -287,7 +295,10 @@ TEST_CASE("http server turns a handler exception into 500 and keeps serving", "[
   boom.label = "boom";
   if (route == 0) boom.handler = [](http::Request req) { return throw_inside(std::move(req)); };
   else boom.handler = [](http::Request) -> awaitable<http::Response> { throw std::logic_error("no awaitable"); };
-  TestServer srv(ServerSettings{}, {std::move(boom), text_route("/ok", Match::kExact, "ok")});
+  ServerSettings s;
+  s.io_threads = GENERATE(1, 2);
+  CAPTURE(s.io_threads);
+  TestServer srv(s, {std::move(boom), text_route("/ok", Match::kExact, "ok")});
 
   RawClient client(srv.port());
   REQUIRE(client.send(get_request("/boom")));
@@ -319,9 +330,22 @@ bool wait_until(const std::atomic<int>& v, int n, std::chrono::milliseconds boun
   return true;
 }
 
+// With io_threads > 1 the first connection is served by an extra io thread, and the route (not
+// any_thread) runs on the main one; with any_thread it runs on the connection's thread.
+ServerSettings threads_of(std::size_t n) {
+  ServerSettings s;
+  s.io_threads = n;
+  return s;
+}
+
 TEST_CASE("http server stop lets an in-flight request finish", "[net][http_server]") {
   std::atomic<int> entered{0};
-  TestServer srv(ServerSettings{}, {slow_route(200ms, &entered), text_route("/a", Match::kExact, "a")});
+  const std::size_t threads = GENERATE(1, 2);
+  const bool any_thread = GENERATE(false, true);
+  CAPTURE(threads, any_thread);
+  auto slow = slow_route(200ms, &entered);
+  slow.any_thread = any_thread;
+  TestServer srv(threads_of(threads), {std::move(slow), text_route("/a", Match::kExact, "a")});
   RawClient client(srv.port());
   REQUIRE(client.send(get_request("/slow")));
   REQUIRE(wait_until(entered, 1));
@@ -340,7 +364,12 @@ TEST_CASE("http server stop lets an in-flight request finish", "[net][http_serve
 
 TEST_CASE("http server stop cancels a request still running after the grace period", "[net][http_server]") {
   std::atomic<int> entered{0};
-  TestServer srv(ServerSettings{}, {slow_route(60s, &entered)});
+  const std::size_t threads = GENERATE(1, 2);
+  const bool any_thread = GENERATE(false, true);
+  CAPTURE(threads, any_thread);
+  auto slow = slow_route(60s, &entered);
+  slow.any_thread = any_thread;
+  TestServer srv(threads_of(threads), {std::move(slow)});
   RawClient client(srv.port());
   REQUIRE(client.send(get_request("/slow")));
   REQUIRE(wait_until(entered, 1));
@@ -350,7 +379,9 @@ TEST_CASE("http server stop cancels a request still running after the grace peri
 }
 
 TEST_CASE("http server stop closes idle keep-alive connections without waiting for grace", "[net][http_server]") {
-  TestServer srv(ServerSettings{}, {text_route("/a", Match::kExact, "a")});
+  const std::size_t threads = GENERATE(1, 3);
+  CAPTURE(threads);
+  TestServer srv(threads_of(threads), {text_route("/a", Match::kExact, "a")});
   RawClient client(srv.port());
   REQUIRE(client.send(get_request("/a")));
   REQUIRE(client.read_response());
@@ -469,6 +500,77 @@ TEST_CASE("http server listen reports a port already in use", "[net][http_server
   REQUIRE_FALSE(ep.has_value());
   CHECK(ep.error().code == "server.listen");
   CHECK(ep.error().message.find("cannot listen on " + s.listen + ": ") == 0);
+}
+
+std::string this_thread_name() {
+  std::ostringstream out;
+  out << std::this_thread::get_id();
+  return out.str();
+}
+
+awaitable<http::Response> reply_thread(http::Request req) {
+  co_return http::make_response(req, http::Status::ok, this_thread_name());
+}
+
+Route thread_route(std::string path, bool any_thread) {
+  Route r;
+  r.path = std::move(path);
+  r.label = "thread";
+  r.any_thread = any_thread;
+  r.handler = [](http::Request req) { return reply_thread(std::move(req)); };
+  return r;
+}
+
+
+TEST_CASE("http server spreads connections over io_threads, other routes run on the main thread",
+          "[net][http_server]") {
+  TestServer srv(threads_of(3), {thread_route("/here", true), thread_route("/main", false)});
+  std::vector<std::unique_ptr<RawClient>> clients;
+  std::set<std::string> here;
+  std::set<std::string> main;
+  for (int round = 0; round < 2; ++round)
+    for (int i = 0; i < 6; ++i) {
+      if (round == 0) clients.push_back(std::make_unique<RawClient>(srv.port()));
+      auto& c = *clients[static_cast<std::size_t>(i)];
+      for (const char* path : {"/here", "/main"}) {
+        REQUIRE(c.send(get_request(path)));
+        auto res = c.read_response();
+        REQUIRE(res);
+        REQUIRE(res->status == 200);
+        (std::string_view(path) == "/here" ? here : main).insert(res->body);
+      }
+    }
+  // Round-robin: six connections on three threads; the main-thread route always on one of them.
+  CHECK(main.size() == 1);
+  CHECK(here.size() == 3);
+  CHECK(here.count(*main.begin()) == 1);
+  CHECK(srv.metrics_text().find(R"(yuer_http_requests_total{route="thread",status="200"} 24)") != std::string::npos);
+  CHECK(srv.stop(10s));
+  CHECK(srv.server().connection_count() == 0);
+}
+
+// Many connections on three threads at once, each with several requests, while stop() runs:
+// every request either gets its answer or the connection closes; nothing hangs or crashes.
+TEST_CASE("http server with several io threads answers concurrent clients and stops cleanly", "[net][http_server]") {
+  TestServer srv(threads_of(3), {thread_route("/here", true), thread_route("/main", false)});
+  constexpr int kClients = 12;
+  constexpr int kRequests = 50;
+  std::atomic<int> ok{0};
+  std::vector<std::thread> clients;
+  for (int i = 0; i < kClients; ++i)
+    clients.emplace_back([&, i] {
+      RawClient c(srv.port());
+      for (int r = 0; r < kRequests; ++r) {
+        if (!c.send(get_request((r + i) % 2 ? "/here" : "/main"))) return;
+        auto res = c.read_response();
+        if (!res || res->status != 200) return;
+        ok.fetch_add(1);
+      }
+    });
+  for (auto& t : clients) t.join();
+  CHECK(ok.load() == kClients * kRequests);
+  CHECK(srv.stop(10s));
+  CHECK(srv.server().connection_count() == 0);
 }
 
 }  // namespace

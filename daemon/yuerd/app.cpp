@@ -7,6 +7,7 @@
 #include "daemon/base/metrics.h"
 #include "daemon/group_task/engine.h"
 #include "daemon/groups/engine.h"
+#include "daemon/inbox/executor_inbox.h"
 #include "daemon/inbox/group_commit_inbox.h"
 #include "daemon/lessons/lesson.h"
 #include "daemon/net/http_server.h"
@@ -18,6 +19,7 @@
 #include "daemon/store/outbox_store.h"
 #include "daemon/store/store.h"
 
+#include <boost/asio/post.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -126,6 +128,7 @@ class Daemon {
   metrics::Registry metrics_;
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<inbox::GroupCommitInbox> inbox_;
+  std::unique_ptr<inbox::ExecutorInbox> main_thread_inbox_;  // with kf: the doorbell, on the main thread
   std::unique_ptr<adapters::CallbackRoutes> callbacks_;
   std::unique_ptr<store::OutboxStore> outbox_store_;
   std::unique_ptr<store::KfStore> kf_store_;
@@ -161,6 +164,8 @@ int Daemon::run() {
     return kExitRuntime;
   }
   // With kf, the app's callback endpoint writes through the kf doorbell (it starts kf/sync_msg).
+  // The callback endpoints run on every io thread; the doorbell belongs to the main one, so it is
+  // reached through an ExecutorInbox. The group-commit inbox itself is thread-safe.
   model::Inbox* callback_inbox = inbox_.get();
   if (settings_.outbound.kf) {
     auto kf_store = store::open_sqlite_kf_store(settings_.store);
@@ -170,12 +175,20 @@ int Daemon::run() {
     }
     kf_store_ = std::move(*kf_store);
     callback_inbox = &outbound_->attach_kf(*inbox_, *kf_store_, store_pool_.get_executor());
+    if (callback_inbox != inbox_.get()) {
+      main_thread_inbox_ = std::make_unique<inbox::ExecutorInbox>(*callback_inbox, ioc_.get_executor());
+      callback_inbox = main_thread_inbox_.get();
+    }
   }
   // With [groups], committed change_external_chat events reach the groups engine.
   if (settings_.groups_enabled)
     callback_inbox = &outbound_->attach_groups(
         *callback_inbox, [this](std::string chat, std::string type, std::string last, std::string cur) {
-          if (groups_) groups_->on_change({std::move(chat), std::move(type), std::move(last), std::move(cur)});
+          // The callback may run on any io thread; the groups engine lives on the main one.
+          groups::Change c{std::move(chat), std::move(type), std::move(last), std::move(cur)};
+          boost::asio::post(ioc_, [this, c = std::move(c)]() mutable {
+            if (groups_) groups_->on_change(std::move(c));
+          });
         });
   adapters::CallbackOptions options{settings_.callback.replay_window_s, settings_.callback.replay_cache_size,
                                     settings_.callback.max_body_bytes};
@@ -279,8 +292,8 @@ int Daemon::run() {
   }
   server_->start();
   // Tests and scripts read the port from this line (server.listen may ask for port 0).
-  spdlog::info("yuerd listening on http://{}:{} receivers={}", bound->address().to_string(), bound->port(),
-               settings_.callback.receivers.size());
+  spdlog::info("yuerd listening on http://{}:{} receivers={} io_threads={}", bound->address().to_string(),
+               bound->port(), settings_.callback.receivers.size(), settings_.server.io_threads);
 
   net::co_spawn(ioc_, handle_signals(), task_end("signals"));
   net::co_spawn(ioc_, dispatcher_->run(), task_end("outbox"));
@@ -298,9 +311,11 @@ int Daemon::run() {
     spdlog::critical("io loop failed: {}", e.what());
     exit_code_ = kExitRuntime;
   }
-  // Reverse order: nothing is left on the io thread; wait for the store thread, then close.
-  store_pool_.join();
+  // Reverse order: nothing is left on the io thread. The server joins its extra io threads (after
+  // a fatal error it stops them first, so they stop feeding the store thread); wait for the store
+  // thread, then close.
   server_.reset();
+  store_pool_.join();
   admin_.reset();
   org_store_.reset();
   group_tasks_.reset();
@@ -310,6 +325,7 @@ int Daemon::run() {
   outbox_store_.reset();
   kf_store_.reset();
   callbacks_.reset();
+  main_thread_inbox_.reset();
   inbox_.reset();
   store_.reset();
   spdlog::info("yuerd stopped code={}", exit_code_);

@@ -20,6 +20,7 @@
 #include <limits>
 #include <sstream>
 #include <string_view>
+#include <thread>
 
 namespace yuer::yuerd {
 namespace {
@@ -459,7 +460,7 @@ class Loader {
 
   void load_server(const Table& t, net::ServerSettings& out) {
     check_keys(t, {"listen", "max_connections", "header_limit_bytes", "body_limit_bytes", "read_timeout_ms",
-                   "idle_timeout_ms", "write_timeout_ms"});
+                   "idle_timeout_ms", "write_timeout_ms", "io_threads"});
     if (auto listen = get_string(t, "listen", true, "\"host:port\", e.g. \"127.0.0.1:8080\"")) {
       std::string_view host, port;
       if (!split_host_port(*listen, host, port) || port.empty() || !valid_host_chars(host))
@@ -476,6 +477,9 @@ class Loader {
     read_ms(t, "read_timeout_ms", out.read_timeout);
     read_ms(t, "idle_timeout_ms", out.idle_timeout);
     read_ms(t, "write_timeout_ms", out.write_timeout);
+    // Default: one io thread per core (hardware_concurrency() may answer 0 when it cannot tell).
+    out.io_threads = std::max(1u, std::thread::hardware_concurrency());
+    read_int(t, "io_threads", 1, 256, out.io_threads);
   }
 
   void load_store(const Table& t, store::Settings& out) {

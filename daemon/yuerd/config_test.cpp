@@ -4,6 +4,7 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cstdlib>
 #include <filesystem>
@@ -11,6 +12,7 @@
 #include <map>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -198,6 +200,12 @@ std::vector<Case> error_cases() {
        "yuerd.toml:3: server.idle_timeout_ms"},
       {"write timeout zero", with_line(3, "write_timeout_ms = 0"), {}, "config.bad_value",
        "yuerd.toml:3: server.write_timeout_ms"},
+      {"io_threads zero", with_line(3, "io_threads = 0"), {}, "config.bad_value",
+       "yuerd.toml:3: server.io_threads: 0 is out of range; expected 1 to 256"},
+      {"io_threads too many", with_line(3, "io_threads = 257"), {}, "config.bad_value",
+       "yuerd.toml:3: server.io_threads: 257 is out of range"},
+      {"io_threads as string", with_line(3, "io_threads = \"auto\""), {}, "config.wrong_type",
+       "yuerd.toml:3: server.io_threads: expected an integer, got a string"},
 
       // [store]
       {"store path missing", with_line(5, ""), {}, "config.missing_key", "yuerd.toml:4: store.path: missing"},
@@ -398,6 +406,7 @@ TEST_CASE("minimal config loads with defaults and resolves paths", "[yuerd][conf
   CHECK(s.source_file == l.file.string());
   CHECK(s.server.listen == "127.0.0.1:0");
   CHECK(s.server.max_connections == 4096);
+  CHECK(s.server.io_threads == std::max(1u, std::thread::hardware_concurrency()));
   CHECK(s.store.path == (l.dir.path() / "yuer.db").string());
   CHECK(s.store.synchronous == "full");
   CHECK(s.api_base == "https://qyapi.weixin.qq.com");
@@ -419,6 +428,7 @@ body_limit_bytes = 2097152
 read_timeout_ms = 1000
 idle_timeout_ms = 2000
 write_timeout_ms = 3000
+io_threads = 3
 
 [store]
 path = "/srv/yuer/yuer.db"
@@ -474,6 +484,7 @@ level = "debug"
   CHECK(s.server.read_timeout == std::chrono::milliseconds(1000));
   CHECK(s.server.idle_timeout == std::chrono::milliseconds(2000));
   CHECK(s.server.write_timeout == std::chrono::milliseconds(3000));
+  CHECK(s.server.io_threads == 3);
   CHECK(s.store.path == "/srv/yuer/yuer.db");
   CHECK(s.store.synchronous == "normal");
   CHECK(s.store.busy_timeout_ms == 250);
