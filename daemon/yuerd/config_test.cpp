@@ -709,6 +709,52 @@ TEST_CASE("group task settings: defaults and tuning in seconds", "[yuerd][config
   CHECK(t->group_task.give_up_after == std::chrono::hours(24));
 }
 
+TEST_CASE("groups settings: defaults, tuning, and bad caps or modes exit with the key named", "[yuerd][config][groups]") {
+  TempDir dir;
+  write_secrets(dir.path());
+  write_file(dir.path() / "yuerd.toml", appended(""));
+  auto d = load_config((dir.path() / "yuerd.toml").string(), env_of({}, dir.path()));
+  REQUIRE(d.has_value());
+  CHECK_FALSE(d->groups_enabled);
+  CHECK(d->groups.caps.soft == 350);
+  CHECK(d->groups.caps.hard == 400);
+  CHECK(d->groups.create_mode == "ask");
+  write_file(dir.path() / "yuerd.toml",
+             appended("[groups]\nenabled = true\nsoft_cap = 300\nhard_cap = 380\njoin_headroom = 5\ncreate_mode = \"auto\"\n"
+                      "reconcile_every_s = 60\nrefresh_delay_ms = 0\n"));
+  auto t = load_config((dir.path() / "yuerd.toml").string(), env_of({}, dir.path()));
+  REQUIRE(t.has_value());
+  CHECK(t->groups_enabled);
+  CHECK(t->groups.caps.soft == 300);
+  CHECK(t->groups.caps.hard == 380);
+  CHECK(t->groups.caps.headroom == 5);
+  CHECK(t->groups.create_mode == "auto");
+  CHECK(t->groups.reconcile_every == std::chrono::minutes(1));
+  CHECK(t->groups.refresh_delay == std::chrono::milliseconds(0));
+  struct Bad {
+    const char* toml;
+    const char* code;
+    const char* key;
+  };
+  const std::vector<Bad> bad = {
+      {"[groups]\nsoft_cap = 401\n", "config.bad_value", "groups.soft_cap"},
+      {"[groups]\nhard_cap = 1\n", "config.bad_value", "groups.hard_cap"},
+      {"[groups]\njoin_headroom = 400\n", "config.bad_value", "groups.join_headroom"},
+      {"[groups]\ncreate_mode = \"sometimes\"\n", "config.bad_value", "groups.create_mode"},
+      {"[groups]\nenabled = 1\n", "config.wrong_type", "groups.enabled"},
+      {"[groups]\nsoftcap = 3\n", "config.unknown_key", "groups.softcap"},
+      {"[groups]\nreconcile_every_s = 1\n", "config.bad_value", "groups.reconcile_every_s"},
+  };
+  for (const auto& b : bad) {
+    CAPTURE(b.toml);
+    write_file(dir.path() / "yuerd.toml", appended(b.toml));
+    auto r = load_config((dir.path() / "yuerd.toml").string(), env_of({}, dir.path()));
+    REQUIRE_FALSE(r.has_value());
+    CHECK(r.error().code == b.code);
+    CHECK(r.error().message.find(b.key) != std::string::npos);
+  }
+}
+
 TEST_CASE("kf settings: [wecom.kf] needs the app's secret, open_kfids are ids, a margin in seconds",
           "[yuerd][config][kf]") {
   const std::string app = kApp + "agent_id = 1000002\nsecret_file = \"app_token\"\n";
