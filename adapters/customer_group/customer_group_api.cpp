@@ -71,6 +71,7 @@ class Api final : public model::CustomerGroupApi {
     a.group.chat_id = string_at(*g, "chat_id");
     a.group.name = string_at(*g, "name");
     a.group.owner = string_at(*g, "owner");
+    a.group.create_time = int_at(*g, "create_time");
     a.group.member_version = string_at(*g, "member_version");
     for (const auto& m : g->value("member_list", json::array())) {
       if (!m.is_object() || string_at(m, "userid").empty()) continue;

@@ -169,14 +169,26 @@ awaitable<bool> Engine::refresh(std::string chat_id, bool adopt) {
   std::optional<store::ChatGroup> group = stored;
   if (!group) {
     if (!adopt) co_return true;
-    // Adopt a new group of a coordinator whose parent groups are all in one township.
-    auto township = co_await on_store([&](store::GroupStore& s, store::OrgStore&) {
+    // Adopt a new group of a coordinator whose parent groups are all in one township, when it was
+    // created after yuer asked that township for one, or is a room WeCom created for its join way
+    // (create_mode "auto": named <township><room_suffix><n>). Other groups a coordinator owns are
+    // not the programme's.
+    const auto found = co_await on_store([&](store::GroupStore& s, store::OrgStore& o) {
       std::set<std::string> units;
       for (const auto& g : s.groups("parent", ""))
         if (g.owner == info.owner) units.insert(g.unit_code);
-      return units.size() == 1 ? *units.begin() : std::string();
+      std::tuple<std::string, std::int64_t, std::string> out;
+      if (units.size() != 1) return out;
+      const std::string t = *units.begin();
+      auto way = s.join_way(t);
+      return std::make_tuple(t, way ? way->asked_ms : std::int64_t{0}, unit_name(o, t));
     });
+    const auto& [township, asked_ms, township_name] = found;
     if (township.empty()) co_return true;
+    // Ten minutes of slack between WeCom's and yuer's clocks.
+    const bool after_ask = asked_ms > 0 && info.create_time * 1000 >= asked_ms - 600000;
+    const bool auto_room = settings_.create_mode == "auto" && info.name.starts_with(township_name + settings_.room_suffix);
+    if (!after_ask && !auto_room) co_return true;
     store::ChatGroup g;
     g.kind = "parent";
     g.unit_code = township;

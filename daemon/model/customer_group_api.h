@@ -25,6 +25,7 @@ struct CustomerGroupInfo {
   std::string chat_id;
   std::string name;
   std::string owner;
+  std::int64_t create_time = 0;  // unix seconds
   std::string member_version;
   std::vector<CustomerGroupMemberInfo> members;
 };

@@ -75,6 +75,11 @@ json make_fixture() {
                       {"members", json::array({{{"userid", coord(i)}, {"type", 1}, {"join_scene", 1}}})},
                       {"generate", {{"count", i == 0 ? 330 : 20}, {"id_prefix", fmt::format("wmT{}p", i)}, {"join_scene", 1}}}});
   }
+  // Township 2's coordinator also owns a group that is not the programme's: never adopted.
+  groups.push_back({{"chat_id", "wrT2other"},
+                    {"name", "村卫生室通知群"},
+                    {"owner", coord(2)},
+                    {"members", json::array({{{"userid", coord(2)}, {"type", 1}, {"join_scene", 1}}})}});
   json internal = json::array();
   for (int i = 0; i < 2; ++i)
     internal.push_back({{"chat_id", fmt::format("wrMgmt{}", i)},
@@ -276,6 +281,9 @@ TEST_CASE("groups: caps, join QR rotation, new groups, events lost and coalesced
   CHECK(t0_groups[1]["chat_id"] == chat2);
   CHECK(t0_groups[1]["owner"] == coord(0));
   CHECK(t0_groups[1]["hard_cap"] == 400);
+  // Coordinators' other groups (township 2's, created before any request) are not adopted.
+  REQUIRE(run.admin(http::Verb::post, "/api/v1/groups/sync")["synced"] == true);
+  CHECK(run.admin(http::Verb::get, "/api/v1/groups?kind=parent&unit=" + township(2))["groups"].size() == 1);
   // The sandbox's join way now sends parents to the new group.
   join_batch(config0, 3);
   REQUIRE(in_sync(id2, chat2));
