@@ -12,8 +12,9 @@
 // the soft cap tells the owner and the township's management group, the hard cap closes the group
 // (the join way drops it), above the hard cap an alert is raised. A township whose room runs low
 // asks its coordinators to create the next group (create_mode "ask", at most every `ask_every`), or
-// lets WeCom create rooms named `<township><room_suffix>N` (create_mode "auto"); a new customer group
-// of a township's coordinator is adopted as that township's parent group with the same caps.
+// lets WeCom create rooms named `<township><room_suffix>N` (create_mode "auto"); a customer group a
+// township's coordinator creates after that request (or such a room) is adopted as that township's
+// parent group with the same caps.
 // Everything runs on the io thread; store calls hop to the store pool.
 #pragma once
 
