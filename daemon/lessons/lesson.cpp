@@ -158,13 +158,14 @@ void parse_sources(const fs::path& path, std::map<std::string, Source, std::less
     auto url = required_string(*t, "url", file + ": " + id, problems);
     auto citation = required_string(*t, "citation", file + ": " + id, problems);
     // Undated web pages have no year.
-    std::optional<std::int64_t> year = 0;
+    // (A plain value and a flag: GCC 12 at -O2 warns "may be used uninitialized" on an optional here.)
+    std::int64_t year = 0;
+    bool year_ok = true;
     if (t->contains("year")) {
-      year = (*t)["year"].value<std::int64_t>();
-      if (!(*t)["year"].is_integer() || !year || *year < 1900 || *year > 2100) {
-        problems.add(file, prefix + "year", "应为 1900 到 2100 之间的年份", "must be a year");
-        year.reset();
-      }
+      const auto v = (*t)["year"].value<std::int64_t>();
+      year_ok = (*t)["year"].is_integer() && v.has_value() && v.value_or(0) >= 1900 && v.value_or(0) <= 2100;
+      if (year_ok) year = v.value_or(0);
+      else problems.add(file, prefix + "year", "应为 1900 到 2100 之间的年份", "must be a year");
     }
     if (url && url->rfind("http://", 0) != 0 && url->rfind("https://", 0) != 0)
       problems.add(file, prefix + "url", "应以 http:// 或 https:// 开头", "must be an http(s) URL");
@@ -173,12 +174,12 @@ void parse_sources(const fs::path& path, std::map<std::string, Source, std::less
       if (kk != "title" && kk != "publisher" && kk != "url" && kk != "citation" && kk != "year")
         problems.add(file, prefix + std::string(kk), "不认识的项（拼写错误？）", "unknown key");
     }
-    if (title && publisher && url && citation && year) {
+    if (title && publisher && url && citation && year_ok) {
       s.title = *title;
       s.publisher = *publisher;
       s.url = *url;
       s.citation = *citation;
-      s.year = static_cast<int>(*year);
+      s.year = static_cast<int>(year);
       out.emplace(id, std::move(s));
     }
   }
