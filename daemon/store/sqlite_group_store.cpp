@@ -32,31 +32,13 @@ ChatGroup read_group(SQLite::Statement& q) {
   return g;
 }
 
-std::string join_ids(const std::vector<std::string>& ids) {
-  std::string out;
-  for (const auto& id : ids) out += (out.empty() ? "" : ";") + id;
-  return out;
-}
-
-std::vector<std::string> split_ids(const std::string& s) {
-  std::vector<std::string> out;
-  std::size_t start = 0;
-  while (start < s.size()) {
-    auto end = s.find(';', start);
-    if (end == std::string::npos) end = s.size();
-    if (end > start) out.push_back(s.substr(start, end - start));
-    start = end + 1;
-  }
-  return out;
-}
-
 JoinWayRow read_join_way(SQLite::Statement& q) {
   JoinWayRow w;
   w.unit_code = q.getColumn(0).getString();
   w.config_id = q.getColumn(1).getString();
   w.state = q.getColumn(2).getString();
   w.qr_code = q.getColumn(3).getString();
-  w.chat_ids = split_ids(q.getColumn(4).getString());
+  w.chat_ids = split_semicolon(q.getColumn(4).getString());
   w.asked_ms = q.getColumn(5).getInt64();
   w.updated_ms = q.getColumn(6).getInt64();
   return w;
@@ -236,7 +218,7 @@ class SqliteGroupStore final : public GroupStore, SqliteConnection {
       q.bind(2, w.config_id);
       q.bind(3, w.state);
       q.bind(4, w.qr_code);
-      q.bind(5, join_ids(w.chat_ids));
+      q.bind(5, join_semicolon(w.chat_ids));
       q.bind(6, w.asked_ms);
       q.bind(7, now_ms);
       q.exec();

@@ -15,24 +15,6 @@ constexpr const char* kFamilyColumns =
     "child_id, birth_date, sex, unit_code, caregiver_name, phone_hash, phone_masked, external_userid, tags, "
     "created_ms, updated_ms";
 
-std::string join_tags(const std::vector<std::string>& tags) {
-  std::string out;
-  for (const auto& t : tags) out += (out.empty() ? "" : ";") + t;
-  return out;
-}
-
-std::vector<std::string> split_tags(const std::string& s) {
-  std::vector<std::string> out;
-  std::size_t start = 0;
-  while (start < s.size()) {
-    auto end = s.find(';', start);
-    if (end == std::string::npos) end = s.size();
-    if (end > start) out.push_back(s.substr(start, end - start));
-    start = end + 1;
-  }
-  return out;
-}
-
 Family read_family(SQLite::Statement& q) {
   Family f;
   f.child_id = q.getColumn(0).getString();
@@ -43,7 +25,7 @@ Family read_family(SQLite::Statement& q) {
   f.phone_hash = q.getColumn(5).getString();
   f.phone_masked = q.getColumn(6).getString();
   f.external_userid = q.getColumn(7).getString();
-  f.tags = split_tags(q.getColumn(8).getString());
+  f.tags = split_semicolon(q.getColumn(8).getString());
   f.created_ms = q.getColumn(9).getInt64();
   f.updated_ms = q.getColumn(10).getInt64();
   return f;
@@ -152,7 +134,7 @@ class SqliteOrgStore final : public OrgStore {
         q.bind(6, f.phone_hash);
         q.bind(7, f.phone_masked);
         q.bind(8, f.external_userid);
-        q.bind(9, join_tags(f.tags));
+        q.bind(9, join_semicolon(f.tags));
         q.bind(10, now_ms);
         q.exec();
         q.reset();

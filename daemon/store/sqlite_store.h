@@ -11,6 +11,7 @@
 #include <SQLiteCpp/Transaction.h>
 
 #include <string>
+#include <vector>
 #include <string_view>
 
 namespace yuer::store {
@@ -27,6 +28,24 @@ StoreError to_store_error(const SQLite::Exception& e, std::string_view path, std
 // it with the settings' synchronous mode and busy timeout. ":memory:" is refused (a second
 // connection cannot see it).
 Result<SQLite::Database> open_sqlite_connection(const Settings& settings, std::string_view what);
+
+// A list kept in one TEXT column, ';'-joined (tags, chat ids); empty parts are dropped on reading.
+inline std::string join_semicolon(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& i : items) out += (out.empty() ? "" : ";") + i;
+  return out;
+}
+inline std::vector<std::string> split_semicolon(const std::string& s) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (start < s.size()) {
+    auto end = s.find(';', start);
+    if (end == std::string::npos) end = s.size();
+    if (end > start) out.push_back(s.substr(start, end - start));
+    start = end + 1;
+  }
+  return out;
+}
 
 // The common part of a store that keeps its own connection (outbox, group tasks, kf, ...): the
 // connection, the file's path, and transaction helpers that turn SQLite errors into StoreError
