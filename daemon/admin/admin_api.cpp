@@ -97,6 +97,9 @@ awaitable<http::Response> AdminApi::api(http::Request req) {
     co_return co_await groups_api(std::move(req), std::move(path));
   if (path == "/api/v1/lessons" || path.starts_with("/api/v1/lessons/"))
     co_return co_await lessons_api(std::move(req), std::move(path));
+  if (path == "/api/v1/schedules" || path.starts_with("/api/v1/schedules/") || path == "/api/v1/pushes")
+    co_return co_await schedules_api(std::move(req), std::move(path));
+  if (clock_ && path == "/api/v1/clock") co_return co_await clock_api(std::move(req));
   co_return http::make_error(req, http::Status::not_found, "api.not_found", "no such API: " + path);
 }
 

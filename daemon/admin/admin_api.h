@@ -3,18 +3,21 @@
 #pragma once
 
 #include "daemon/base/metrics.h"
+#include "daemon/base/steerable_clock.h"
 #include "daemon/group_task/engine.h"
 #include "daemon/groups/engine.h"
 #include "daemon/lessons/lesson.h"
 #include "daemon/net/http_server.h"
 #include "daemon/org/phone_key.h"
 #include "daemon/outbox/dispatcher.h"
+#include "daemon/scheduler/scheduler.h"
 #include "daemon/store/group_store.h"
 #include "daemon/store/org_store.h"
 #include "daemon/store/outbox_store.h"
 #include "daemon/store/store.h"
 
 #include <boost/asio/thread_pool.hpp>
+#include <functional>
 #include <nlohmann/json.hpp>
 
 #include <optional>
@@ -61,6 +64,16 @@ class AdminApi {
   // paths answer 503 lessons.unavailable.
   void set_lessons(const lessons::Library* library) { lessons_ = library; }
 
+  // Enables /api/v1/schedules[...] and /api/v1/pushes (schedules_api.cpp): `scheduler` (io thread) must
+  // outlive the routes. Without it those paths answer 503 schedules.unavailable.
+  void set_schedules(scheduler::Scheduler* scheduler) { scheduler_ = scheduler; }
+  // Enables /api/v1/clock ([time] test_clock only; else 404): `clock` must outlive the routes;
+  // `moved` is called on the io thread after every change (pokes the loops that wait on the clock).
+  void set_clock(SteerableClock* clock, std::function<void()> moved) {
+    clock_ = clock;
+    clock_moved_ = std::move(moved);
+  }
+
   // Replaces the admin token (SIGHUP). Call on the io thread.
   void set_token(const std::string& token);
 
@@ -85,6 +98,10 @@ class AdminApi {
   // lessons_api.cpp: the lesson library, read-only
   awaitable<http::Response> lessons_api(http::Request req, std::string path);
 
+  // schedules_api.cpp: schedules, their preview, pushes; and the test clock
+  awaitable<http::Response> schedules_api(http::Request req, std::string path);
+  awaitable<http::Response> clock_api(http::Request req);
+
   store::Store& store_;
   boost::asio::thread_pool& store_pool_;
   metrics::Registry& metrics_;
@@ -97,6 +114,9 @@ class AdminApi {
   groups::Engine* groups_engine_ = nullptr;
   store::GroupStore* groups_ = nullptr;
   const lessons::Library* lessons_ = nullptr;
+  scheduler::Scheduler* scheduler_ = nullptr;
+  SteerableClock* clock_ = nullptr;
+  std::function<void()> clock_moved_;
 };
 
 }  // namespace yuer::admin

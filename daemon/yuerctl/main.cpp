@@ -3,6 +3,7 @@
 // Exit codes: 0 success, 1 runtime failure (daemon unreachable, refused), 2 usage error.
 #include "daemon/net/http_client.h"
 #include "daemon/store/store.h"
+#include "daemon/yuerctl/schedules_commands.h"
 #include "daemon/yuerctl/table.h"
 
 #include <CLI/CLI.hpp>
@@ -747,6 +748,13 @@ int main(int argc, char** argv) {
   lessons_show->add_flag("--json", g.json_out, "print JSON");
 
   std::string store_path;
+  auto schedules = yuer::yuerctl::add_schedules_commands(
+      cli, {[&g](const std::string& path, json& out) { return api_get(g, path, out); },
+            [&g](const std::string& path, const std::string& body, json& out) {
+              return api_send(g, Verb::post, path, body, out);
+            },
+            &g.tz});
+
   auto* migrate = cli.add_subcommand("migrate", "offline: apply pending store migrations");
   migrate->add_option("--store", store_path, "store file (yuerd must not be running)")->required();
 
@@ -776,5 +784,6 @@ int main(int argc, char** argv) {
   if (*groups_qr) return cmd_join_ways(g);
   if (*lessons_list) return cmd_lessons_list(g, lessons_age);
   if (*lessons_show) return cmd_lessons_show(g, lesson_id);
+  if (int rc = schedules(); rc >= 0) return rc;
   return die(kUsage, "unknown command");
 }

@@ -3,6 +3,11 @@
 #include "adapters/registry.h"
 #include "daemon/admin/admin_api.h"
 #include "daemon/base/clock.h"
+#include "daemon/base/steerable_clock.h"
+#include "daemon/lessons/templates.h"
+#include "daemon/scheduler/scheduler.h"
+#include "daemon/store/schedule_store.h"
+#include "daemon/yuerd/schedule_delivery.h"
 #include "daemon/base/log.h"
 #include "daemon/base/metrics.h"
 #include "daemon/group_task/engine.h"
@@ -124,7 +129,10 @@ class Daemon {
   boost::asio::signal_set signals_{ioc_, SIGINT, SIGTERM, SIGHUP};
   boost::asio::steady_timer watchdog_timer_{ioc_};
   bool stopping_ = false;
-  SystemClock clock_;
+  // [time] test_clock: the steerable clock (moved by /api/v1/clock), else the system clock.
+  SystemClock system_clock_;
+  SteerableClock steerable_clock_{settings_.clock_rate};
+  Clock& clock_ = settings_.test_clock ? static_cast<Clock&>(steerable_clock_) : static_cast<Clock&>(system_clock_);
   metrics::Registry metrics_;
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<inbox::GroupCommitInbox> inbox_;
@@ -142,7 +150,72 @@ class Daemon {
   std::optional<lessons::Library> lessons_;
   std::unique_ptr<admin::AdminApi> admin_;
   std::unique_ptr<net::HttpServer> server_;
+  // Scheduled pushes (issue 6): wired by start_scheduler().
+  int start_scheduler();
+  std::unique_ptr<store::GroupStore> scheduler_groups_;  // when [groups] is off: the scheduler's own connection
+  std::unique_ptr<store::ScheduleStore> schedule_store_;
+  std::optional<lessons::Templates> templates_;
+  std::unique_ptr<ScheduleDelivery> schedule_delivery_;
+  std::unique_ptr<scheduler::Scheduler> scheduler_;
 };
+
+// The scheduler needs the lesson library; without it there are no scheduled pushes (API: 503).
+int Daemon::start_scheduler() {
+  if (settings_.test_clock) {
+    spdlog::warn("time.test_clock is on: yuerd's clock is moved by /api/v1/clock (rate {})", settings_.clock_rate);
+    admin_->set_clock(&steerable_clock_, [this] {
+      if (scheduler_) scheduler_->poke();
+      dispatcher_->poke();
+      if (group_tasks_) group_tasks_->poke();
+    });
+  }
+  if (!lessons_) {
+    if (!settings_.scheduler.config_schedules.empty()) {
+      spdlog::critical("[[schedule]] needs the lesson library ([content] lessons_dir)");
+      return kExitUsage;
+    }
+    return kExitOk;
+  }
+  auto zone = scheduler::Zone::load(settings_.time_zone);
+  if (!zone) {
+    spdlog::critical("{}", zone.error().message);
+    return kExitUsage;
+  }
+  auto ss = store::open_sqlite_schedule_store(settings_.store);
+  if (!ss) {
+    spdlog::critical("cannot open the schedules: {} ({})", ss.error().message, ss.error().code);
+    return kExitRuntime;
+  }
+  schedule_store_ = std::move(*ss);
+  store::GroupStore* groups = group_store_.get();
+  if (!groups) {
+    auto gs = store::open_sqlite_group_store(settings_.store);
+    if (!gs) {
+      spdlog::critical("cannot open the groups: {} ({})", gs.error().message, gs.error().code);
+      return kExitRuntime;
+    }
+    scheduler_groups_ = std::move(*gs);
+    groups = scheduler_groups_.get();
+  }
+  // Message templates live beside the lessons (templates/messages); without them lessons are wrapped plainly.
+  const auto messages = std::filesystem::path(settings_.lessons_dir).parent_path() / "messages";
+  std::error_code ec;
+  if (std::filesystem::is_directory(messages, ec)) {
+    auto t = lessons::Templates::load(messages);
+    if (!t) {
+      spdlog::critical("{}: {} ({})", messages.string(), t.error().message, t.error().code);
+      return kExitUsage;
+    }
+    templates_ = std::move(*t);
+  }
+  schedule_delivery_ = std::make_unique<ScheduleDelivery>(*dispatcher_, group_tasks_.get());
+  scheduler_ = std::make_unique<scheduler::Scheduler>(ioc_.get_executor(), store_pool_, *schedule_store_, *groups,
+                                                      *org_store_, *lessons_, templates_ ? &*templates_ : nullptr,
+                                                      std::move(*zone), clock_, metrics_, *schedule_delivery_,
+                                                      settings_.scheduler);
+  admin_->set_schedules(scheduler_.get());
+  return kExitOk;
+}
 
 int Daemon::run() {
   auto opened = store::open_sqlite_store(settings_.store);
@@ -271,6 +344,8 @@ int Daemon::run() {
                  settings_.lessons_dir);
   }
 
+  if (int rc = start_scheduler(); rc != kExitOk) return rc;
+
   server_ = std::make_unique<net::HttpServer>(ioc_, settings_.server, metrics_);
   for (auto& r : callbacks_->routes()) server_->add_route(std::move(r));
   for (auto& r : admin_->routes(settings_.admin_allow_remote)) server_->add_route(std::move(r));
@@ -300,6 +375,7 @@ int Daemon::run() {
   outbound_->start();
   if (group_tasks_) net::co_spawn(ioc_, group_tasks_->run(), task_end("group tasks"));
   if (groups_) net::co_spawn(ioc_, groups_->run(), task_end("groups"));
+  if (scheduler_) net::co_spawn(ioc_, scheduler_->run(), task_end("scheduler"));
   std::uint64_t usec = 0;
   if (sd_watchdog_enabled(0, &usec) > 0)
     net::co_spawn(ioc_, watchdog(std::chrono::microseconds(usec / 2)), task_end("watchdog"));
@@ -317,6 +393,10 @@ int Daemon::run() {
   server_.reset();
   store_pool_.join();
   admin_.reset();
+  scheduler_.reset();
+  schedule_delivery_.reset();
+  schedule_store_.reset();
+  scheduler_groups_.reset();
   org_store_.reset();
   group_tasks_.reset();
   group_task_store_.reset();
@@ -352,6 +432,7 @@ awaitable<void> Daemon::shutdown() {
   stopping_ = true;
   sd_notify(0, "STOPPING=1");
   co_await server_->stop(kStopGrace);
+  if (scheduler_) scheduler_->stop();
   if (group_tasks_) group_tasks_->stop();
   if (groups_) groups_->stop();
   dispatcher_->stop();  // attempts in flight end within wecom.request_timeout_ms

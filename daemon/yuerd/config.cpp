@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 #include <toml++/toml.h>
 
 #include <algorithm>
@@ -18,6 +19,7 @@
 #include <fstream>
 #include <initializer_list>
 #include <limits>
+#include <set>
 #include <sstream>
 #include <string_view>
 #include <thread>
@@ -226,7 +228,7 @@ class Loader {
     Settings s;
     s.source_file = file_;
     Table top{&root, "", 1};
-    check_keys(top, {"server", "store", "inbox", "wecom", "callback", "time", "admin", "log", "outbox", "group_task", "roster", "groups", "content"});
+    check_keys(top, {"server", "store", "inbox", "wecom", "callback", "time", "admin", "log", "outbox", "group_task", "roster", "groups", "content", "scheduler", "schedule"});
     load_server(sub_table(top, "server"), s.server);
     load_store(sub_table(top, "store"), s.store);
     load_inbox(sub_table(top, "inbox"), s.inbox);
@@ -240,6 +242,7 @@ class Loader {
     load_roster(sub_table(top, "roster"), s);
     load_groups(sub_table(top, "groups"), s);
     load_content(sub_table(top, "content"), s);
+    load_scheduler(top, s);
     if (error_) return *error_;
     return s;
   }
@@ -663,7 +666,15 @@ class Loader {
   }
 
   void load_time(const Table& t, Settings& s) {
-    check_keys(t, {"zone"});
+    check_keys(t, {"zone", "test_clock", "clock_rate"});
+    if (const toml::node* n = typed(t, "test_clock", toml::node_type::boolean, "a boolean (true or false)"))
+      s.test_clock = *n->value<bool>();
+    if (const toml::node* n = t.find("clock_rate")) {
+      auto r = n->value<double>();
+      if (!r || !(*r >= 0) || *r > 1e7) bad_value(t, "clock_rate", "expected a number from 0 to 10000000 (1 = real time)");
+      else s.clock_rate = *r;
+    }
+    if (!t.find("zone")) return;
     auto zone = get_string(t, "zone", true, "an IANA time zone name, e.g. \"Asia/Shanghai\"");
     if (!zone) return;
     std::error_code ec;
@@ -751,6 +762,58 @@ class Loader {
     read_seconds(t, "ask_every_s", 60, 7 * 24 * 3600, g.ask_every);
     if (auto v = get_int(t, "refresh_delay_ms", 0, 600000)) g.refresh_delay = std::chrono::milliseconds(*v);
     read_seconds(t, "reconcile_every_s", 10, 24 * 3600, g.reconcile_every);
+  }
+
+  // --- [scheduler] and [[schedule]] (issue 6) ---
+  void load_scheduler(const Table& top, Settings& s) {
+    const Table t = sub_table(top, "scheduler");
+    check_keys(t, {"catch_up_s", "poll_ms", "group_task_per_day", "starve_after", "kf_account"});
+    auto& sc = s.scheduler;
+    read_seconds(t, "catch_up_s", 0, 366LL * 24 * 3600, sc.catch_up);
+    if (auto v = get_int(t, "poll_ms", 10, 600000)) sc.poll = std::chrono::milliseconds(*v);
+    if (auto v = get_int(t, "group_task_per_day", 1, 10)) sc.plan.group_task_per_day = static_cast<int>(*v);
+    if (auto v = get_int(t, "starve_after", 0, 1000)) sc.plan.starve_after = static_cast<int>(*v);
+    if (auto v = get_string(t, "kf_account", false, "")) sc.plan.kf_account = *v;
+    if (s.test_clock && s.api_base.rfind("http://127.0.0.1", 0) != 0 && s.api_base.rfind("http://localhost", 0) != 0 &&
+        s.api_base.rfind("http://[::1]", 0) != 0)
+      fail("bad_value", 1, "time.test_clock", "a test clock is allowed only with a loopback wecom.api_base (the sandbox)");
+    const toml::node* n = top.find("schedule");
+    if (!n) return;
+    const toml::array* list = n->as_array();
+    if (!list) {
+      fail("wrong_type", line_of(n->source()), "schedule", "expected [[schedule]] tables");
+      return;
+    }
+    std::set<std::string> ids;
+    std::size_t i = 0;
+    for (const auto& item : *list) {
+      const std::string key = fmt::format("schedule[{}]", i++);
+      const toml::table* tbl = item.as_table();
+      if (!tbl) {
+        fail("wrong_type", line_of(item.source()), key, "expected a table");
+        continue;
+      }
+      std::ostringstream out;
+      out << toml::json_formatter{*tbl};
+      auto j = nlohmann::json::parse(out.str(), nullptr, false);
+      auto parsed = scheduler::schedule_from_json(j);
+      if (!parsed) {
+        fail("bad_value", line_of(tbl->source()), key, parsed.error().message);
+        continue;
+      }
+      if (parsed->id.empty()) {
+        fail("missing_key", line_of(tbl->source()), key + ".id", "a config schedule needs a stable id (letters, digits, - and _)");
+        continue;
+      }
+      if (!ids.insert(parsed->id).second) {
+        fail("bad_value", line_of(tbl->source()), key + ".id", "\"" + parsed->id + "\" is used twice");
+        continue;
+      }
+      if (parsed->route == "kf" && s.scheduler.plan.kf_account.empty())
+        fail("bad_value", line_of(tbl->source()), key + ".route", "route kf needs [scheduler] kf_account (an open_kfid)");
+      parsed->source = "config";
+      sc.config_schedules.push_back(std::move(*parsed));
+    }
   }
 
   void read_seconds(const Table& t, std::string_view k, std::int64_t lo, std::int64_t hi, std::chrono::milliseconds& out) {

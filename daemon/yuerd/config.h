@@ -9,6 +9,7 @@
 #include "daemon/inbox/group_commit_inbox.h"
 #include "daemon/net/http_server.h"
 #include "daemon/outbox/dispatcher.h"
+#include "daemon/scheduler/scheduler.h"
 #include "daemon/store/store.h"
 
 #include <spdlog/common.h>
@@ -71,6 +72,12 @@ struct Settings {
   bool groups_enabled = false;  // [groups] enabled (needs [wecom.app] with its secret)
   groups::Settings groups;
   std::string time_zone = "Asia/Shanghai";
+  // [time] test_clock / clock_rate (tests only, refused unless wecom.api_base is loopback): yuerd's
+  // clock is a SteerableClock moved by /api/v1/clock, running at clock_rate.
+  bool test_clock = false;
+  double clock_rate = 1.0;
+  // [scheduler] and [[schedule]] (scheduled pushes, issue 6).
+  scheduler::Settings scheduler;
   std::string admin_token;        // secret
   std::string roster_phone_key;   // secret: [roster] phone_key_* (HMAC key for phone numbers); '' = roster imports off
   bool admin_allow_remote = false;  // admin API answers non-loopback peers only when true

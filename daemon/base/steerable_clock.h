@@ -1,0 +1,36 @@
+// SteerableClock: yuerd's clock when `[time] test_clock = true` (tests only; refused unless WeCom is on
+// loopback): real time plus an offset, running at `rate` (1440 = a day per real minute, 0 = stopped).
+// Moved by POST /api/v1/clock. Thread-safe. now() never goes backwards except by set_unix_ms.
+#pragma once
+
+#include "daemon/base/clock.h"
+
+#include <functional>
+#include <mutex>
+
+namespace yuer {
+
+class SteerableClock final : public Clock {
+ public:
+  explicit SteerableClock(double rate = 1.0);
+  std::chrono::system_clock::time_point now() const override;
+  std::chrono::steady_clock::time_point steady_now() const override;
+  double rate() const override;
+
+  std::int64_t unix_ms() const;
+  void advance(std::chrono::milliseconds d);
+  void set_unix_ms(std::int64_t ms);
+  // Requires: rate >= 0 and finite.
+  void set_rate(double rate);
+
+ private:
+  // Virtual instants at the anchor (real steady instant) and the rate since.
+  void reanchor_locked();
+  mutable std::mutex mu_;
+  double rate_;
+  std::chrono::steady_clock::time_point anchor_real_;
+  std::int64_t anchor_wall_ns_;
+  std::int64_t anchor_steady_ns_;
+};
+
+}  // namespace yuer
