@@ -26,7 +26,7 @@ Schedule make(json time, std::string start = "2024-01-01", json end = nullptr, s
             {"end_date", end}, {"quiet_hours", quiet}};
   auto s = schedule_from_json(j);
   INFO(j.dump());
-  REQUIRE(s);
+  REQUIRE(s.has_value());
   return *s;
 }
 
@@ -39,13 +39,13 @@ TEST_CASE("zone: Asia/Shanghai from the tz database is UTC+8 today and had DST i
   CHECK(z.offset_at(days_from_civil(1988, 7, 1) * 86400) == 9 * 3600);
   CHECK(local(z, 0) == "1970-01-01 08:00");
   CHECK(at(z, 2026, 12, 4, 9, 0) == (days_from_civil(2026, 12, 4) * 86400 + 3600) * 1000);
-  CHECK_FALSE(Zone::load("No/Such_Zone"));
-  CHECK_FALSE(Zone::load("../etc/passwd"));
+  CHECK_FALSE(Zone::load("No/Such_Zone").has_value());
+  CHECK_FALSE(Zone::load("../etc/passwd").has_value());
 }
 
 TEST_CASE("zone: a DST zone's gap moves forward and its overlap takes the earlier instant", "[scheduler]") {
   auto berlin = Zone::load("Europe/Berlin");
-  REQUIRE(berlin);
+  REQUIRE(berlin.has_value());
   // 2026-03-29 02:00 CET → 03:00 CEST: 02:30 does not exist and is 03:30 CEST = 01:30 UTC.
   const auto gap = berlin->to_unix_ms({2026, 3, 29, 2, 30, 0});
   CHECK(gap == (days_from_civil(2026, 3, 29) * 86400 + 3600 + 1800) * 1000);
@@ -160,7 +160,7 @@ TEST_CASE("schedule JSON: bad input is named by field in Chinese", "[scheduler]"
                      {"start_date", "2026-12-01"},
                      {"route", "robot"}};
   auto s = schedule_from_json(good);
-  REQUIRE(s);
+  REQUIRE(s.has_value());
   CHECK(s->quiet.to_string() == "21:30-07:30");
   CHECK(schedule_from_json(schedule_to_json(*s)).value().time.weekday == 3);
   struct Case {
@@ -189,7 +189,7 @@ TEST_CASE("schedule JSON: bad input is named by field in Chinese", "[scheduler]"
     j[c.field] = c.value;
     auto r = schedule_from_json(j);
     CAPTURE(c.field, c.value.dump());
-    REQUIRE_FALSE(r);
+    REQUIRE_FALSE(r.has_value());
     CHECK(r.error().code == "scheduler.invalid");
     CHECK_THAT(r.error().message, Catch::Contains(c.expect));
   }

@@ -129,7 +129,7 @@ TEST_CASE("schedule store: a group's roster children through its members' extern
   g.name = "育儿群";
   g.chat_id = "wr1";
   g.route = "group_task";
-  REQUIRE(groups->put_group(g, 1));
+  REQUIRE(groups->put_group(g, 1).has_value());
   groups->write_members(1, {{"wmA", 2, 0, ""}, {"wmB", 2, 0, ""}, {"staff", 1, 0, ""}, {"wmX", 2, 0, ""}}, "v1", "open", 2);
   auto kids = env.store->group_children("wr1");
   REQUIRE(kids.size() == 2);
