@@ -105,6 +105,13 @@ awaitable<void> Scheduler::run() {
       const bool fresh = !schedules_.schedule(s.id).has_value();
       schedules_.put_schedule(row, fresh, now);
     }
+    // A config schedule no longer in the config stops (kept, paused, so its history stays).
+    for (const auto& row : schedules_.schedules())
+      if (row.source == "config" && row.state == "active" &&
+          std::none_of(cfg.begin(), cfg.end(), [&](const Schedule& s) { return s.id == row.id; })) {
+        schedules_.set_state(row.id, "paused", now);
+        spdlog::warn("schedule {} is no longer in the config: paused", row.id);
+      }
     return 0;
   });
   spdlog::info("scheduler running: {} config schedules, zone {}, catch-up {} s", cfg.size(), zone_.name(),
