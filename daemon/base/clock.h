@@ -16,10 +16,6 @@ class Clock {
   // Monotonic time, for durations and timeouts.
   virtual std::chrono::steady_clock::time_point steady_now() const = 0;
 
-  // How fast now() runs against real time (1 = real time; a test clock may run faster). Loops that
-  // sleep until a clock instant sleep (instant - now) / rate of real time.
-  virtual double rate() const { return 1.0; }
-
   std::int64_t unix_seconds() const {
     return std::chrono::duration_cast<std::chrono::seconds>(now().time_since_epoch()).count();
   }

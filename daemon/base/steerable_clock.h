@@ -15,7 +15,9 @@ class SteerableClock final : public Clock {
   explicit SteerableClock(double rate = 1.0);
   std::chrono::system_clock::time_point now() const override;
   std::chrono::steady_clock::time_point steady_now() const override;
-  double rate() const override;
+  // How fast now() runs against real time (0 = stopped). Loops that sleep until a clock instant sleep
+  // (instant - now) / rate of real time (clock_rate() below).
+  double rate() const;
 
   std::int64_t unix_ms() const;
   void advance(std::chrono::milliseconds d);
@@ -32,5 +34,11 @@ class SteerableClock final : public Clock {
   std::int64_t anchor_wall_ns_;
   std::int64_t anchor_steady_ns_;
 };
+
+// The rate of `clock`: a SteerableClock's, else 1 (real time).
+inline double clock_rate(const Clock& clock) {
+  const auto* s = dynamic_cast<const SteerableClock*>(&clock);
+  return s ? s->rate() : 1.0;
+}
 
 }  // namespace yuer

@@ -135,8 +135,8 @@ Result<Schedule> schedule_from_json(const json& j) {
       if (v.is_string()) out.push_back(v.get<std::string>());
       else return bad(std::string("audience.") + k, "应为字符串数组");
   };
-  if (str(j, "id", s.id, false)) {
-    const bool ok = !s.id.empty() && s.id.size() <= 64 && std::all_of(s.id.begin(), s.id.end(), [](char c) {
+  if (str(j, "id", s.id, false) && !s.id.empty()) {  // "" = none: the caller assigns one
+    const bool ok = s.id.size() <= 64 && std::all_of(s.id.begin(), s.id.end(), [](char c) {
       return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
     });
     if (!ok) bad("id", "只能用字母、数字、- 和 _，最多 64 个");

@@ -1,5 +1,6 @@
 #include "daemon/scheduler/scheduler.h"
 
+#include "daemon/base/steerable_clock.h"
 #include "daemon/lessons/markdown.h"
 
 #include <boost/asio/as_tuple.hpp>
@@ -128,7 +129,7 @@ awaitable<void> Scheduler::run() {
     for (const auto& [row, s] : rows) {
       if (row.state != "active") continue;
       if (auto n = next_occurrence(s, zone_, row.watermark_ms, row.last_at_ms)) {
-        const double rate = clock_.rate();
+        const double rate = clock_rate(clock_);
         const std::int64_t delta = std::max<std::int64_t>(*n - t, 0);
         if (rate > 0) wait = std::min<std::int64_t>(wait, static_cast<std::int64_t>(static_cast<double>(delta) / rate));
       }

@@ -674,7 +674,6 @@ class Loader {
       if (!r || !(*r >= 0) || *r > 1e7) bad_value(t, "clock_rate", "expected a number from 0 to 10000000 (1 = real time)");
       else s.clock_rate = *r;
     }
-    if (!t.find("zone")) return;
     auto zone = get_string(t, "zone", true, "an IANA time zone name, e.g. \"Asia/Shanghai\"");
     if (!zone) return;
     std::error_code ec;
