@@ -13,6 +13,8 @@
 #include "daemon/store/org_store.h"
 #include "daemon/store/outbox_store.h"
 #include "daemon/store/store.h"
+#include "daemon/store/survey_store.h"
+#include "daemon/survey_service/service.h"
 
 #include <boost/asio/thread_pool.hpp>
 #include <nlohmann/json.hpp>
@@ -61,6 +63,13 @@ class AdminApi {
   // paths answer 503 lessons.unavailable.
   void set_lessons(const lessons::Library* library) { lessons_ = library; }
 
+  // Enables /api/v1/surveys[...] (survey rounds, coverage, indicators, exports): `service` (io
+  // thread) and `surveys` (store pool thread) must outlive the routes; needs set_org first.
+  void set_surveys(survey_service::Service* service, store::SurveyStore* surveys) {
+    survey_service_ = service;
+    survey_store_ = surveys;
+  }
+
   // Replaces the admin token (SIGHUP). Call on the io thread.
   void set_token(const std::string& token);
 
@@ -84,6 +93,8 @@ class AdminApi {
   awaitable<http::Response> groups_api(http::Request req, std::string path);
   // lessons_api.cpp: the lesson library, read-only
   awaitable<http::Response> lessons_api(http::Request req, std::string path);
+  // survey_api.cpp: survey rounds, coverage, missing families, indicators, exports
+  awaitable<http::Response> survey_api(http::Request req, std::string path);
 
   store::Store& store_;
   boost::asio::thread_pool& store_pool_;
@@ -97,6 +108,9 @@ class AdminApi {
   groups::Engine* groups_engine_ = nullptr;
   store::GroupStore* groups_ = nullptr;
   const lessons::Library* lessons_ = nullptr;
+  survey_service::Service* survey_service_ = nullptr;
+  store::SurveyStore* survey_store_ = nullptr;
+  std::uint64_t export_seq_ = 0;
 };
 
 }  // namespace yuer::admin

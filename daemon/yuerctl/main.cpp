@@ -3,6 +3,7 @@
 // Exit codes: 0 success, 1 runtime failure (daemon unreachable, refused), 2 usage error.
 #include "daemon/net/http_client.h"
 #include "daemon/store/store.h"
+#include "daemon/yuerctl/surveys_commands.h"
 #include "daemon/yuerctl/table.h"
 
 #include <CLI/CLI.hpp>
@@ -746,6 +747,8 @@ int main(int argc, char** argv) {
   lessons_show->add_option("id", lesson_id, "lesson id, e.g. L-06m-01")->required();
   lessons_show->add_flag("--json", g.json_out, "print JSON");
 
+  auto surveys = yuer::yuerctl::add_surveys_commands(cli, g.url, g.token_file, g.tz);
+
   std::string store_path;
   auto* migrate = cli.add_subcommand("migrate", "offline: apply pending store migrations");
   migrate->add_option("--store", store_path, "store file (yuerd must not be running)")->required();
@@ -776,5 +779,6 @@ int main(int argc, char** argv) {
   if (*groups_qr) return cmd_join_ways(g);
   if (*lessons_list) return cmd_lessons_list(g, lessons_age);
   if (*lessons_show) return cmd_lessons_show(g, lesson_id);
+  if (surveys->selected()) return surveys->run();
   return die(kUsage, "unknown command");
 }
