@@ -5,6 +5,7 @@
 #include "adapters/app/app_outbound.h"
 #include "adapters/customer_group/customer_group_api.h"
 #include "adapters/group_task/group_task_api.h"
+#include "adapters/kf/contact_way.h"
 #include "adapters/kf/kf_channel.h"
 #include "adapters/kf/kf_sync.h"
 #include "adapters/robot/robot_channel.h"
@@ -95,6 +96,7 @@ struct OutboundChannels::Impl {
   const Clock& clock;
   std::unique_ptr<kf::KfSync> kf_sync;
   std::unique_ptr<kf::DoorbellInbox> kf_doorbell;
+  std::unique_ptr<model::KfContactApi> kf_contact;
 };
 
 OutboundChannels::OutboundChannels(boost::asio::any_io_executor io, const Clock& clock, OutboundConfig c)
@@ -126,6 +128,8 @@ model::GroupTaskApi* OutboundChannels::group_task_api() const { return impl_->gr
 
 model::CustomerGroupApi* OutboundChannels::customer_group_api() const { return impl_->customer_group_api.get(); }
 
+model::KfContactApi* OutboundChannels::kf_contact_api() const { return impl_->kf_contact.get(); }
+
 model::Inbox& OutboundChannels::attach_groups(model::Inbox& inbox, ChatChanged on_change) {
   impl_->groups_doorbell = std::make_unique<customer_group::ChangeDoorbell>(
       inbox, [f = std::move(on_change)](customer_group::ChatChange c) {
@@ -150,6 +154,7 @@ model::Inbox& OutboundChannels::attach_kf(model::Inbox& inbox, store::KfStore& k
                                                 impl_->clock, kf::SyncSettings{ids, 1000},
                                                 [raw](const std::string& target) { raw->target_ready(target); });
   impl_->kf_doorbell = std::make_unique<kf::DoorbellInbox>(inbox, *impl_->kf_sync);
+  impl_->kf_contact = kf::make_contact_api(impl_->api, impl_->app_token);
   return *impl_->kf_doorbell;
 }
 

@@ -8,6 +8,7 @@
 #include "daemon/model/customer_group_api.h"
 #include "daemon/model/group_task_api.h"
 #include "daemon/model/inbox.h"
+#include "daemon/model/kf_contact_api.h"
 #include "daemon/model/outbound_channel.h"
 #include "daemon/net/http_server.h"
 #include "daemon/net/https_client.h"
@@ -108,6 +109,8 @@ class OutboundChannels {
   // the app's callback endpoint must write to (a committed kf doorbell then starts a sync), or
   // `inbox` itself when kf is off. Call once, before channels() is read; both must outlive this.
   model::Inbox& attach_kf(model::Inbox& inbox, store::KfStore& kf_store, boost::asio::any_io_executor store_ex);
+  // kf/add_contact_way (微信客服 links with a scene), or nullptr until attach_kf set up the kf route.
+  model::KfContactApi* kf_contact_api() const;
   // Wraps `inbox` so that each committed change_external_chat event calls `on_change(chat_id,
   // change_type, LastMemVer, CurMemVer)` on the io thread. Returns the wrapper (it must outlive use).
   using ChatChanged = std::function<void(std::string, std::string, std::string, std::string)>;

@@ -6,7 +6,7 @@ packages=(
   build-essential cmake ninja-build pkg-config git ca-certificates tzdata
   libboost1.81-dev libboost-url1.81-dev
   nlohmann-json3-dev libsqlitecpp-dev libsqlite3-dev sqlite3 libspdlog-dev libfmt-dev catch2
-  libssl-dev libtomlplusplus-dev libcli11-dev libpugixml-dev libsystemd-dev systemd
+  libssl-dev libtomlplusplus-dev libcli11-dev libpugixml-dev libsystemd-dev systemd libxlsxwriter-dev
   libkainjow-mustache-dev  # templates/messages/*.mustache (daemon/lessons/templates.cpp)
   chromium chromium-driver  # tests/sandbox/web_browser_test.cpp drives the chat view in headless Chromium
 )

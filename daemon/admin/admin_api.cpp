@@ -95,6 +95,8 @@ awaitable<http::Response> AdminApi::api(http::Request req) {
   if (groups_ && (path == "/api/v1/groups" || path.starts_with("/api/v1/groups/") || path == "/api/v1/join_ways" ||
                   path == "/api/v1/group_alerts"))
     co_return co_await groups_api(std::move(req), std::move(path));
+  if (survey_service_ && org_ && (path == "/api/v1/surveys" || path.starts_with("/api/v1/surveys/")))
+    co_return co_await survey_api(std::move(req), std::move(path));
   if (path == "/api/v1/lessons" || path.starts_with("/api/v1/lessons/"))
     co_return co_await lessons_api(std::move(req), std::move(path));
   if (path == "/api/v1/schedules" || path.starts_with("/api/v1/schedules/") || path == "/api/v1/pushes")

@@ -15,6 +15,8 @@
 #include "daemon/store/org_store.h"
 #include "daemon/store/outbox_store.h"
 #include "daemon/store/store.h"
+#include "daemon/store/survey_store.h"
+#include "daemon/survey_service/service.h"
 
 #include <boost/asio/thread_pool.hpp>
 #include <functional>
@@ -73,6 +75,12 @@ class AdminApi {
     clock_ = clock;
     clock_moved_ = std::move(moved);
   }
+  // Enables /api/v1/surveys[...] (survey rounds, coverage, indicators, exports): `service` (io
+  // thread) and `surveys` (store pool thread) must outlive the routes; needs set_org first.
+  void set_surveys(survey_service::Service* service, store::SurveyStore* surveys) {
+    survey_service_ = service;
+    survey_store_ = surveys;
+  }
 
   // Replaces the admin token (SIGHUP). Call on the io thread.
   void set_token(const std::string& token);
@@ -97,6 +105,8 @@ class AdminApi {
   awaitable<http::Response> groups_api(http::Request req, std::string path);
   // lessons_api.cpp: the lesson library, read-only
   awaitable<http::Response> lessons_api(http::Request req, std::string path);
+  // survey_api.cpp: survey rounds, coverage, missing families, indicators, exports
+  awaitable<http::Response> survey_api(http::Request req, std::string path);
 
   // schedules_api.cpp: schedules, their preview, pushes; and the test clock
   awaitable<http::Response> schedules_api(http::Request req, std::string path);
@@ -117,6 +127,9 @@ class AdminApi {
   scheduler::Scheduler* scheduler_ = nullptr;
   SteerableClock* clock_ = nullptr;
   std::function<void()> clock_moved_;
+  survey_service::Service* survey_service_ = nullptr;
+  store::SurveyStore* survey_store_ = nullptr;
+  std::uint64_t export_seq_ = 0;
 };
 
 }  // namespace yuer::admin

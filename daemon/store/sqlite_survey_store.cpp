@@ -11,7 +11,7 @@ namespace {
 
 constexpr const char* kRoundColumns =
     "r.id, r.survey_id, r.survey_version, r.unit_code, r.opens_on, r.closes_on, r.state, r.created_ms, r.closed_ms, "
-    "(SELECT COUNT(*) FROM survey_eligible e WHERE e.round_id = r.id)";
+    "(SELECT COUNT(*) FROM survey_eligible e WHERE e.round_id = r.id), r.name, r.units";
 constexpr const char* kResponseColumns =
     "id, round_id, child_id, unit_code, birth_date, channel, user_id, interview_date, age_months, recall_shifted, "
     "answers, revision, created_ms, updated_ms";
@@ -28,6 +28,8 @@ SurveyRound read_round(SQLite::Statement& q) {
   r.created_ms = q.getColumn(7).getInt64();
   r.closed_ms = q.getColumn(8).getInt64();
   r.eligible = q.getColumn(9).getInt64();
+  r.name = q.getColumn(10).getString();
+  r.units = split_semicolon(q.getColumn(11).getString());
   return r;
 }
 
@@ -63,13 +65,15 @@ class SqliteSurveyStore final : public SurveyStore, private SqliteConnection {
     return write("open round", [&] {
       SQLite::Statement ins(db_,
                             "INSERT INTO survey_round (survey_id, survey_version, unit_code, opens_on, closes_on, state, "
-                            "created_ms) VALUES (?1, ?2, ?3, ?4, ?5, 'open', ?6)");
+                            "created_ms, name, units) VALUES (?1, ?2, ?3, ?4, ?5, 'open', ?6, ?7, ?8)");
       ins.bind(1, round.survey_id);
       ins.bind(2, round.survey_version);
       ins.bind(3, round.unit_code);
       ins.bind(4, round.opens_on);
       ins.bind(5, round.closes_on);
       ins.bind(6, now_ms);
+      ins.bind(7, round.name);
+      ins.bind(8, join_semicolon(round.units));
       ins.exec();
       std::int64_t id = db_.getLastInsertRowid();
       SQLite::Statement child(db_,
@@ -140,7 +144,21 @@ class SqliteSurveyStore final : public SurveyStore, private SqliteConnection {
   }
 
   std::vector<std::int64_t> save_turn(const SurveyTurnWrite& turn, std::int64_t now_ms) override {
-    return write("save turn", [&] {
+    return write("save turn", [&] { return put_turn(turn, now_ms); });
+  }
+
+  void save_turns(const std::vector<SurveyBindingWrite>& bindings, const std::vector<SurveyTurnWrite>& turns,
+                  const std::string& cursor_name, std::int64_t cursor_id, std::int64_t now_ms) override {
+    write("save turns", [&] {
+      for (const auto& b : bindings) put_binding(b.channel, b.user_id, b.binding, now_ms);
+      for (const auto& t : turns) put_turn(t, now_ms);
+      if (!cursor_name.empty()) put_cursor(cursor_name, cursor_id);
+      return 0;
+    });
+  }
+
+  std::vector<std::int64_t> put_turn(const SurveyTurnWrite& turn, std::int64_t now_ms) {
+    {
       SQLite::Statement conv(db_,
                              "INSERT INTO survey_conversation (channel, user_id, round_id, state, created_ms, updated_ms) "
                              "VALUES (?1, ?2, ?3, ?4, ?5, ?5) ON CONFLICT (channel, user_id, round_id) DO UPDATE SET "
@@ -151,10 +169,11 @@ class SqliteSurveyStore final : public SurveyStore, private SqliteConnection {
       conv.bind(4, turn.state);
       conv.bind(5, now_ms);
       conv.exec();
-      std::vector<std::int64_t> ids;
-      for (const auto& r : turn.responses) ids.push_back(upsert_response(turn, r, now_ms));
-      return ids;
-    });
+    }
+    std::vector<std::int64_t> ids;
+    for (const auto& r : turn.responses) ids.push_back(upsert_response(turn, r, now_ms));
+    if (!turn.cursor_name.empty()) put_cursor(turn.cursor_name, turn.cursor_id);
+    return ids;
   }
 
   std::vector<SurveyResponse> responses(std::int64_t round_id) override {
@@ -192,7 +211,118 @@ class SqliteSurveyStore final : public SurveyStore, private SqliteConnection {
     });
   }
 
+  void for_each_response(std::int64_t round_id, const std::function<void(const SurveyResponse&)>& f) override {
+    read("each response", [&] {
+      SQLite::Statement q(db_, std::string("SELECT ") + kResponseColumns + " FROM survey_response WHERE round_id = ?1 ORDER BY id");
+      q.bind(1, round_id);
+      while (q.executeStep()) f(read_response(q));
+      return 0;
+    });
+  }
+
+  void put_kf_links(std::int64_t round_id, const std::vector<SurveyKfLink>& links) override {
+    write("put kf links", [&] {
+      SQLite::Statement del(db_, "DELETE FROM survey_kf_link WHERE round_id = ?1");
+      del.bind(1, round_id);
+      del.exec();
+      SQLite::Statement ins(db_,
+                            "INSERT INTO survey_kf_link (round_id, unit_code, open_kfid, scene, url) VALUES (?1, ?2, ?3, ?4, ?5)");
+      for (const auto& l : links) {
+        ins.bind(1, round_id);
+        ins.bind(2, l.unit_code);
+        ins.bind(3, l.open_kfid);
+        ins.bind(4, l.scene);
+        ins.bind(5, l.url);
+        ins.exec();
+        ins.reset();
+      }
+      return 0;
+    });
+  }
+
+  std::vector<SurveyKfLink> kf_links(std::int64_t round_id) override {
+    return read("list kf links", [&] {
+      SQLite::Statement q(db_,
+                          "SELECT round_id, unit_code, open_kfid, scene, url FROM survey_kf_link WHERE round_id = ?1 "
+                          "ORDER BY unit_code");
+      q.bind(1, round_id);
+      std::vector<SurveyKfLink> out;
+      while (q.executeStep()) out.push_back(read_link(q));
+      return out;
+    });
+  }
+
+  std::optional<SurveyKfLink> kf_link_by_scene(const std::string& scene) override {
+    return read("kf link by scene", [&]() -> std::optional<SurveyKfLink> {
+      SQLite::Statement q(db_, "SELECT round_id, unit_code, open_kfid, scene, url FROM survey_kf_link WHERE scene = ?1");
+      q.bind(1, scene);
+      if (!q.executeStep()) return std::nullopt;
+      return read_link(q);
+    });
+  }
+
+  std::optional<SurveyBinding> binding(const std::string& channel, const std::string& user_id) override {
+    return read("get binding", [&]() -> std::optional<SurveyBinding> {
+      SQLite::Statement q(db_, "SELECT round_id, unit_code FROM survey_binding WHERE channel = ?1 AND user_id = ?2");
+      q.bind(1, channel);
+      q.bind(2, user_id);
+      if (!q.executeStep()) return std::nullopt;
+      return SurveyBinding{q.getColumn(0).getInt64(), q.getColumn(1).getString()};
+    });
+  }
+
+  void bind(const std::string& channel, const std::string& user_id, const SurveyBinding& b, std::int64_t now_ms) override {
+    write("bind", [&] {
+      put_binding(channel, user_id, b, now_ms);
+      return 0;
+    });
+  }
+
+  void put_binding(const std::string& channel, const std::string& user_id, const SurveyBinding& b, std::int64_t now_ms) {
+    {
+      SQLite::Statement q(db_,
+                          "INSERT INTO survey_binding (channel, user_id, round_id, unit_code, updated_ms) VALUES "
+                          "(?1, ?2, ?3, ?4, ?5) ON CONFLICT (channel, user_id) DO UPDATE SET round_id = excluded.round_id, "
+                          "unit_code = excluded.unit_code, updated_ms = excluded.updated_ms");
+      q.bind(1, channel);
+      q.bind(2, user_id);
+      q.bind(3, b.round_id);
+      q.bind(4, b.unit_code);
+      q.bind(5, now_ms);
+      q.exec();
+    }
+  }
+
+  std::int64_t cursor(const std::string& name) override {
+    return read("get cursor", [&]() -> std::int64_t {
+      SQLite::Statement q(db_, "SELECT inbox_id FROM survey_cursor WHERE name = ?1");
+      q.bind(1, name);
+      return q.executeStep() ? q.getColumn(0).getInt64() : 0;
+    });
+  }
+
+  void set_cursor(const std::string& name, std::int64_t inbox_id) override {
+    write("set cursor", [&] {
+      put_cursor(name, inbox_id);
+      return 0;
+    });
+  }
+
  private:
+  static SurveyKfLink read_link(SQLite::Statement& q) {
+    return {q.getColumn(0).getInt64(), q.getColumn(1).getString(), q.getColumn(2).getString(),
+            q.getColumn(3).getString(), q.getColumn(4).getString()};
+  }
+
+  void put_cursor(const std::string& name, std::int64_t inbox_id) {
+    SQLite::Statement q(db_,
+                        "INSERT INTO survey_cursor (name, inbox_id) VALUES (?1, ?2) ON CONFLICT (name) DO UPDATE SET "
+                        "inbox_id = excluded.inbox_id");
+    q.bind(1, name);
+    q.bind(2, inbox_id);
+    q.exec();
+  }
+
   std::vector<SurveyResponse> list(const char* op, const char* where, std::int64_t round_id) {
     return read(op, [&] {
       SQLite::Statement q(db_, std::string("SELECT ") + kResponseColumns + " FROM survey_response " + where);

@@ -138,3 +138,52 @@ TEST_CASE("survey store: a read-only store refuses writes and changes nothing", 
 
 }  // namespace
 }  // namespace yuer::store
+
+namespace yuer::store {
+namespace {
+
+TEST_CASE("survey store 0009: name, units, links, bindings and the cursor moved with the turns", "[store][survey]") {
+  Env env;
+  auto r = round_of("440103000000");
+  r.name = "第一轮";
+  r.units = {"440103001000", "440103002000"};
+  auto id = env.store->open_round(r, {{"c1", "440103001000", "2025-08-01"}}, 1000);
+  auto got = env.store->round(id);
+  REQUIRE(got.has_value());
+  CHECK(got->name == "第一轮");
+  CHECK(got->units == r.units);
+
+  env.store->put_kf_links(id, {{id, "440103001000", "wk1", "s1_440103001000", "https://a"},
+                               {id, "440103002000", "wk1", "s1_440103002000", "https://b"}});
+  CHECK(env.store->kf_links(id).size() == 2);
+  auto link = env.store->kf_link_by_scene("s1_440103002000");
+  REQUIRE(link.has_value());
+  CHECK(link->url == "https://b");
+  CHECK_FALSE(env.store->kf_link_by_scene("s9_440103002000").has_value());
+
+  CHECK_FALSE(env.store->binding("kf", "wm1").has_value());
+  CHECK(env.store->cursor("kf") == 0);
+  SurveyTurnWrite t;
+  t.channel = "kf";
+  t.user_id = "wm1";
+  t.round_id = id;
+  t.state = "{}";
+  t.responses.push_back(response("c1", "440103001000", R"({"ever_bf":{"code":"yes"}})"));
+  env.store->save_turns({{"kf", "wm1", {id, "440103001000"}}}, {t, t}, "kf", 42, 2000);
+  CHECK(env.store->cursor("kf") == 42);
+  auto b = env.store->binding("kf", "wm1");
+  REQUIRE(b.has_value());
+  CHECK(b->round_id == id);
+  CHECK(b->unit_code == "440103001000");
+  auto rs = env.store->responses(id);
+  REQUIRE(rs.size() == 1);
+  CHECK(rs[0].revision == 2);  // the same child twice in one page: the second replaces the first
+  int seen = 0;
+  env.store->for_each_response(id, [&](const SurveyResponse& x) { seen += x.child_id == "c1"; });
+  CHECK(seen == 1);
+  env.store->set_cursor("kf", 50);
+  CHECK(env.store->cursor("kf") == 50);
+}
+
+}  // namespace
+}  // namespace yuer::store

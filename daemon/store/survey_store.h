@@ -8,6 +8,7 @@
 #include "daemon/store/store.h"
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -27,6 +28,23 @@ struct SurveyRound {
   std::int64_t created_ms = 0;
   std::int64_t closed_ms = 0;
   std::int64_t eligible = 0;  // size of the snapshot
+  std::string name;                // 0009: the coordinator's name for the round
+  std::vector<std::string> units;  // 0009: the units as opened (unit_code is their common top)
+};
+
+// 0009: a township's 微信客服 link for a round.
+struct SurveyKfLink {
+  std::int64_t round_id = 0;
+  std::string unit_code;
+  std::string open_kfid;
+  std::string scene;
+  std::string url;
+};
+
+// 0009: the round a parent's chat answers.
+struct SurveyBinding {
+  std::int64_t round_id = 0;
+  std::string unit_code;
 };
 
 struct EligibleChild {
@@ -60,6 +78,14 @@ struct SurveyTurnWrite {
   std::int64_t round_id = 0;
   std::string state;  // ConversationState JSON
   std::vector<SurveyResponse> responses;  // id, revision, created/updated are ignored
+  std::string cursor_name;       // 0009: when set, the cursor moves to cursor_id in the same transaction
+  std::int64_t cursor_id = 0;
+};
+
+struct SurveyBindingWrite {
+  std::string channel;
+  std::string user_id;
+  SurveyBinding binding;
 };
 
 struct UnitCounts {
@@ -89,6 +115,10 @@ class SurveyStore {
   // that already has one replaces it (revision + 1) and the previous version goes to history.
   // Returns the response ids, in order. Throws StoreError; then nothing is written.
   virtual std::vector<std::int64_t> save_turn(const SurveyTurnWrite& turn, std::int64_t now_ms) = 0;
+  // 0009: bindings, then several turns (in order) in ONE transaction, and then `cursor_name`
+  // moved to `cursor_id` (when the name is not empty). Throws StoreError; then nothing is written.
+  virtual void save_turns(const std::vector<SurveyBindingWrite>& bindings, const std::vector<SurveyTurnWrite>& turns,
+                          const std::string& cursor_name, std::int64_t cursor_id, std::int64_t now_ms) = 0;
 
   // Responses of the round ordered by id (matched and unmatched). Throws StoreError.
   virtual std::vector<SurveyResponse> responses(std::int64_t round_id) = 0;
@@ -98,6 +128,21 @@ class SurveyStore {
   virtual std::vector<SurveyResponse> history(std::int64_t response_id) = 0;
   // Responded/eligible per unit code of the snapshot (only children in the snapshot count).
   virtual std::map<std::string, UnitCounts> coverage_counts(std::int64_t round_id) = 0;
+
+  // 0009: every response of the round ordered by id, one at a time (exports: nothing held in
+  // memory). `f` must not call the store. Throws StoreError.
+  virtual void for_each_response(std::int64_t round_id, const std::function<void(const SurveyResponse&)>& f) = 0;
+  // 0008 (the survey service). Links of a round's townships (replacing the round's earlier ones).
+  virtual void put_kf_links(std::int64_t round_id, const std::vector<SurveyKfLink>& links) = 0;
+  virtual std::vector<SurveyKfLink> kf_links(std::int64_t round_id) = 0;
+  virtual std::optional<SurveyKfLink> kf_link_by_scene(const std::string& scene) = 0;
+  // The round a chat answers; bind() replaces it.
+  virtual std::optional<SurveyBinding> binding(const std::string& channel, const std::string& user_id) = 0;
+  virtual void bind(const std::string& channel, const std::string& user_id, const SurveyBinding& b,
+                    std::int64_t now_ms) = 0;
+  // A consumer's cursor (0 when never set) and moving it alone (rows that are not a turn).
+  virtual std::int64_t cursor(const std::string& name) = 0;
+  virtual void set_cursor(const std::string& name, std::int64_t inbox_id) = 0;
 };
 
 // Opens a connection to the store file for surveys (migrating it first when needed), like

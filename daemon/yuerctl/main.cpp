@@ -4,6 +4,7 @@
 #include "daemon/net/http_client.h"
 #include "daemon/store/store.h"
 #include "daemon/yuerctl/schedules_commands.h"
+#include "daemon/yuerctl/surveys_commands.h"
 #include "daemon/yuerctl/table.h"
 
 #include <CLI/CLI.hpp>
@@ -747,6 +748,8 @@ int main(int argc, char** argv) {
   lessons_show->add_option("id", lesson_id, "lesson id, e.g. L-06m-01")->required();
   lessons_show->add_flag("--json", g.json_out, "print JSON");
 
+  auto surveys = yuer::yuerctl::add_surveys_commands(cli, g.url, g.token_file, g.tz);
+
   std::string store_path;
   auto schedules = yuer::yuerctl::add_schedules_commands(
       cli, {[&g](const std::string& path, json& out) { return api_get(g, path, out); },
@@ -785,5 +788,6 @@ int main(int argc, char** argv) {
   if (*lessons_list) return cmd_lessons_list(g, lessons_age);
   if (*lessons_show) return cmd_lessons_show(g, lesson_id);
   if (int rc = schedules(); rc >= 0) return rc;
+  if (surveys->selected()) return surveys->run();
   return die(kUsage, "unknown command");
 }

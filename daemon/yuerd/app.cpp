@@ -23,6 +23,9 @@
 #include "daemon/store/org_store.h"
 #include "daemon/store/outbox_store.h"
 #include "daemon/store/store.h"
+#include "daemon/store/survey_store.h"
+#include "daemon/survey/definition.h"
+#include "daemon/survey_service/service.h"
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -95,6 +98,27 @@ awaitable<void> notify_owner(outbox::Dispatcher* d, std::string owner, std::stri
   co_await notify_route(d, "app", std::move(owner), std::move(text), std::move(key));
 }
 
+// Survey replies (kf route) in one outbox transaction; a repeated key is not queued again.
+awaitable<Result<void>> queue_survey_replies(outbox::Dispatcher* d, std::vector<survey_service::Reply> replies) {
+  std::vector<outbox::EnqueueRequest> batch;
+  for (auto& r : replies) {
+    outbox::EnqueueRequest e;
+    e.route = survey_service::kKfChannel;
+    e.target = std::move(r.target);
+    e.content = std::move(r.text);
+    e.idempotency_key = std::move(r.key);
+    e.expire_at_ms = r.expire_at_ms;
+    batch.push_back(std::move(e));
+  }
+  try {
+    auto done = co_await d->enqueue_batch(std::move(batch));
+    if (!done) co_return done.error();
+  } catch (const std::exception& e) {
+    co_return Error{"outbox.store", e.what()};
+  }
+  co_return Result<void>{};
+}
+
 class Daemon {
  public:
   Daemon(Settings settings, std::string config_path)
@@ -149,6 +173,8 @@ class Daemon {
   std::unique_ptr<groups::Engine> groups_;
   std::optional<lessons::Library> lessons_;
   std::unique_ptr<admin::AdminApi> admin_;
+  std::unique_ptr<store::SurveyStore> survey_store_;
+  std::unique_ptr<survey_service::Service> surveys_;
   std::unique_ptr<net::HttpServer> server_;
   // Scheduled pushes (issue 6): wired by start_scheduler().
   int start_scheduler();
@@ -345,6 +371,34 @@ int Daemon::run() {
   }
 
   if (int rc = start_scheduler(); rc != kExitOk) return rc;
+  // [survey] (issue 7): definitions, rounds and the kf conversations.
+  if (settings_.surveys_dir_configured || std::filesystem::exists(settings_.surveys_dir, ec)) {
+    auto defs = survey::load_survey_dir(settings_.surveys_dir);
+    if (!defs) {
+      spdlog::critical("[survey] dir {}: {} ({})", settings_.surveys_dir, defs.error().message, defs.error().code);
+      return kExitUsage;
+    }
+    auto ss = store::open_sqlite_survey_store(settings_.store);
+    if (!ss) {
+      spdlog::critical("cannot open the surveys: {} ({})", ss.error().message, ss.error().code);
+      return kExitRuntime;
+    }
+    survey_store_ = std::move(*ss);
+    survey_service::Settings sv;
+    sv.open_kfid = settings_.survey_open_kfid;
+    if (sv.open_kfid.empty() && !settings_.outbound.kf_open_kfids.empty()) sv.open_kfid = settings_.outbound.kf_open_kfids.front();
+    sv.poll = std::chrono::milliseconds(settings_.survey_poll_ms);
+    // Not a capturing coroutine lambda (GCC 12): the lambda only forwards to a coroutine.
+    survey_service::SendReplies send = [d = dispatcher_.get()](std::vector<survey_service::Reply> r) {
+      return queue_survey_replies(d, std::move(r));
+    };
+    const std::size_t n = defs->size();
+    surveys_ = std::make_unique<survey_service::Service>(ioc_.get_executor(), store_pool_, *store_, *survey_store_,
+                                                         *org_store_, std::move(*defs), outbound_->kf_contact_api(),
+                                                         clock_, sv, std::move(send));
+    admin_->set_surveys(surveys_.get(), survey_store_.get());
+    spdlog::info("surveys: {} loaded from {}", n, settings_.surveys_dir);
+  }
 
   server_ = std::make_unique<net::HttpServer>(ioc_, settings_.server, metrics_);
   for (auto& r : callbacks_->routes()) server_->add_route(std::move(r));
@@ -376,6 +430,7 @@ int Daemon::run() {
   if (group_tasks_) net::co_spawn(ioc_, group_tasks_->run(), task_end("group tasks"));
   if (groups_) net::co_spawn(ioc_, groups_->run(), task_end("groups"));
   if (scheduler_) net::co_spawn(ioc_, scheduler_->run(), task_end("scheduler"));
+  if (surveys_) net::co_spawn(ioc_, surveys_->run(), task_end("surveys"));
   std::uint64_t usec = 0;
   if (sd_watchdog_enabled(0, &usec) > 0)
     net::co_spawn(ioc_, watchdog(std::chrono::microseconds(usec / 2)), task_end("watchdog"));
@@ -397,6 +452,8 @@ int Daemon::run() {
   schedule_delivery_.reset();
   schedule_store_.reset();
   scheduler_groups_.reset();
+  surveys_.reset();
+  survey_store_.reset();
   org_store_.reset();
   group_tasks_.reset();
   group_task_store_.reset();
@@ -435,6 +492,7 @@ awaitable<void> Daemon::shutdown() {
   if (scheduler_) scheduler_->stop();
   if (group_tasks_) group_tasks_->stop();
   if (groups_) groups_->stop();
+  if (surveys_) surveys_->stop();
   dispatcher_->stop();  // attempts in flight end within wecom.request_timeout_ms
   outbound_->stop();
   watchdog_timer_.cancel();

@@ -228,7 +228,7 @@ class Loader {
     Settings s;
     s.source_file = file_;
     Table top{&root, "", 1};
-    check_keys(top, {"server", "store", "inbox", "wecom", "callback", "time", "admin", "log", "outbox", "group_task", "roster", "groups", "content", "scheduler", "schedule"});
+    check_keys(top, {"server", "store", "inbox", "wecom", "callback", "time", "admin", "log", "outbox", "group_task", "roster", "groups", "content", "scheduler", "schedule", "survey"});
     load_server(sub_table(top, "server"), s.server);
     load_store(sub_table(top, "store"), s.store);
     load_inbox(sub_table(top, "inbox"), s.inbox);
@@ -243,6 +243,7 @@ class Loader {
     load_groups(sub_table(top, "groups"), s);
     load_content(sub_table(top, "content"), s);
     load_scheduler(top, s);
+    load_survey(sub_table(top, "survey"), s);
     if (error_) return *error_;
     return s;
   }
@@ -712,6 +713,23 @@ class Loader {
       s.lessons_dir = resolve(*dir).string();
       s.lessons_dir_configured = true;
     }
+  }
+
+  // [survey] (issue 7).
+  void load_survey(const Table& t, Settings& s) {
+    if (!t.node) return;
+    check_keys(t, {"dir", "open_kfid", "poll_ms"});
+    if (t.find("dir"))
+      if (auto dir = get_string(t, "dir", true, "the survey definitions folder, e.g. \"../templates/surveys\"")) {
+        if (dir->empty()) {
+          bad_value(t, "dir", "must not be empty");
+        } else {
+          s.surveys_dir = resolve(*dir).string();
+          s.surveys_dir_configured = true;
+        }
+      }
+    if (auto v = get_string(t, "open_kfid", false, "")) s.survey_open_kfid = *v;
+    if (auto v = get_int(t, "poll_ms", 10, 60000)) s.survey_poll_ms = *v;
   }
 
   void load_outbox(const Table& t, outbox::Settings& out) {

@@ -86,6 +86,13 @@ struct Settings {
   std::string lessons_dir = "templates/lessons";
   bool lessons_dir_configured = false;
   spdlog::level::level_enum log_level = spdlog::level::info;
+  // [survey] (issue 7): definitions folder (like lessons_dir: given = required to load; absent =
+  // "templates/surveys" from the working directory, survey API off when missing), the kf account
+  // of the survey links ('' = the first of wecom.kf open_kfids) and the inbox poll interval.
+  std::string surveys_dir = "templates/surveys";
+  bool surveys_dir_configured = false;
+  std::string survey_open_kfid;
+  std::int64_t survey_poll_ms = 200;
 };
 
 // Reads the environment; a seam so tests can supply variables without touching the process.

@@ -1,0 +1,723 @@
+// The feeding survey end to end (issue 7): a real yuerd against a real wecom-sandbox. Units and a
+// roster are imported, a round is opened (yuerctl) with one 微信客服 link per township; 500
+// simulated parents open their township's link (enter_session through the sandbox) and answer
+// the survey in chat the way parents type: half- and full-width digits, Chinese numerals, option
+// numbers wrapped in words, out-of-range and unreadable answers (re-asked), 上一题, corrections at
+// the summary (改N), a finished survey started again (the stored response is replaced, revision 2),
+// parents who vanish for a while and come back, two-child households (each child answered), 20
+// parents the roster does not know (kept as unmatched), and yuerd killed (SIGKILL) in the middle
+// of a wave and started again. Each parent reads what yuerd sent and answers the question it
+// finds there from its child's profile, so the test follows the conversation rather than a script.
+//
+// Expected values come from the test's own data and simple rules (below), never from yuerd's
+// indicator or coverage code: the coverage of every unit (numerators and denominators summed up,
+// the 90 %/80 % flags), 12 IYCF indicators of the province, the unmatched list, the revisions.
+// The sandbox's kf record proves no parent ever got more than 5 messages after one message of
+// theirs, and no answer was sent twice (the crash replays the consumer's page).
+//
+// As in kf_e2e.cpp, the doorbell (kf_msg_or_event) is built by the test and delivered to yuerd by
+// the sandbox (POST /_sandbox/callbacks/app): one doorbell per wave of parent messages, as WeCom
+// coalesces them; yuerd then pulls every message with kf/sync_msg.
+#include "tests/e2e/sandbox_process.h"
+#include "tests/e2e/yuerd_fixture.h"
+
+#include <catch2/catch.hpp>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <functional>
+#include <map>
+#include <set>
+#include <sstream>
+#include <thread>
+
+namespace yuer::test {
+namespace {
+
+using nlohmann::json;
+using namespace std::chrono_literals;
+
+constexpr const char* kAppSecret = "e2eSurveyAppSecret0123456789abcdefABCD";
+constexpr const char* kKf = "wkE2eSurveyKf01";
+constexpr const char* kPhoneKey = "e2e-survey-phone-key-0123456789ab";
+constexpr int kParents = 500;     // parents who write (kParents - kStrangers are in the roster)
+constexpr int kStrangers = 20;    // the last 20 are not in the roster
+constexpr int kSilent = 40;       // roster households who never answer
+constexpr int kOld = 10;          // roster children over 36 months: not eligible
+
+const std::vector<std::string> kTownships = {"440103001000", "440103002000", "440103003000", "440104001000",
+                                             "440104002000"};
+
+json make_fixture(const Secrets& s) {
+  return {{"corp", {{"corp_id", kCorpId}, {"name", "e2e"}}},
+          {"apps", json::array({{{"agent_id", 1000002}, {"name", "育儿群助手"}, {"secret", kAppSecret},
+                                 {"token", s.app_token}, {"aes_key", s.app_aes_key}, {"callback_url", ""},
+                                 {"visible_userids", json::array()}}})},
+          {"members", {{{"userid", "Coord1"}, {"name", "甲"}}}},
+          {"kf", {{"agent_id", 1000002}}},
+          {"kf_accounts", json::array({{{"open_kfid", kKf}, {"name", "喂养调查"}}})}};
+}
+
+std::int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// ---- The test's own date arithmetic (Shanghai dates, completed months). ----
+struct Ymd {
+  int y, m, d;
+};
+Ymd today_cn() {
+  using namespace std::chrono;
+  const year_month_day t{floor<days>(system_clock::now() + hours(8))};
+  return {static_cast<int>(t.year()), static_cast<int>(static_cast<unsigned>(t.month())),
+          static_cast<int>(static_cast<unsigned>(t.day()))};
+}
+Ymd days_ago(int n) {
+  using namespace std::chrono;
+  const year_month_day t{floor<days>(system_clock::now() + hours(8)) - days(n)};
+  return {static_cast<int>(t.year()), static_cast<int>(static_cast<unsigned>(t.month())),
+          static_cast<int>(static_cast<unsigned>(t.day()))};
+}
+std::string iso(Ymd d) { return fmt::format("{:04d}-{:02d}-{:02d}", d.y, d.m, d.d); }
+int months_between(Ymd b, Ymd t) {
+  int m = (t.y - b.y) * 12 + (t.m - b.m);
+  if (t.d < b.d) --m;  // 满N月: the day of the month must be reached
+  return m;
+}
+
+// ---- The test's data: children, households, profiles. ----
+struct Child {
+  std::string id;
+  Ymd birth;
+  int age = 0;  // completed months today
+  int seed = 0;
+  // Profile (the true answers).
+  bool ever_bf, first_lt1h, prelacteal, bf, bottle;
+  std::set<std::string> liquids, plant, other;
+};
+
+struct Household {
+  int p = 0;
+  std::string township;
+  std::string phone;
+  std::vector<Child> kids;  // oldest first (the engine's order)
+  bool in_roster = true;
+};
+
+Child make_child(const std::string& id, int age_days, int seed) {
+  Child c;
+  c.id = id;
+  c.birth = days_ago(age_days);
+  c.age = months_between(c.birth, today_cn());
+  c.seed = seed;
+  const int s = seed;
+  c.ever_bf = s % 7 != 0;
+  c.first_lt1h = s % 3 == 0;
+  c.prelacteal = s % 2 == 0;
+  c.bf = c.ever_bf && (c.age < 12 || s % 2 == 0);
+  c.bottle = s % 4 == 0;
+  if (c.age < 6) {
+    if (s % 5 == 0) c.liquids = {"formula"};
+  } else {
+    c.liquids = {"water"};
+    if (s % 3 == 0) c.liquids.insert("formula");
+    if (s % 4 == 1) c.liquids.insert("juice");
+    c.plant = {"grains"};
+    if (s % 3 == 1) c.plant.insert("leafy_veg");
+    if (s % 2 == 0) c.other.insert("egg");
+    if (s % 5 == 2) c.other.insert("sweets");
+  }
+  return c;
+}
+
+std::vector<Household> make_households() {
+  std::vector<Household> out;
+  for (int p = 0; p < kParents + kSilent; ++p) {
+    Household h;
+    h.p = p;
+    h.township = kTownships[static_cast<std::size_t>(p) % kTownships.size()];
+    // A township that answers less: most silent households are in the 5th township.
+    if (p >= kParents) h.township = p % 4 == 0 ? kTownships[0] : kTownships[4];
+    h.phone = fmt::format("139{:08d}", 20000000 + p);
+    h.in_roster = p < kParents - kStrangers || p >= kParents;
+    const bool two = p % 12 == 1 && p < kParents - kStrangers;
+    const int first_days = two ? 15 + (p * 37) % 600 : 15 + (p * 37) % 1075;
+    if (two) h.kids.push_back(make_child(fmt::format("S{:04d}B", p), first_days + 450, p * 7 + 1));
+    h.kids.push_back(make_child(fmt::format("S{:04d}A", p), first_days, p * 7));
+    // A stranger types a birth date the roster does not have (2 days off an existing child's).
+    out.push_back(std::move(h));
+  }
+  return out;
+}
+
+std::string org_csv() {
+  return "区划代码,名称\n440000000000,示范省\n440100000000,示范市\n440103000000,东区\n440104000000,西区\n"
+         "440103001000,东一镇\n440103002000,东二镇\n440103003000,东三镇\n440104001000,西一镇\n440104002000,西二镇\n";
+}
+
+std::string roster_csv(const std::vector<Household>& hs) {
+  std::string csv = "儿童编号,出生日期,性别,区划代码,照护人姓名,照护人手机,外部联系人ID,项目标签\n";
+  for (const auto& h : hs) {
+    if (!h.in_roster) continue;
+    for (const auto& c : h.kids)
+      csv += fmt::format("{},{},{},{},家长{},{},,\n", c.id, iso(c.birth), c.seed % 2 ? "男" : "女", h.township, h.p,
+                         h.phone);
+  }
+  for (int i = 0; i < kOld; ++i)
+    csv += fmt::format("OLD{:03d},{},男,{},家长O{},139{:08d},,\n", i, iso(days_ago(1200 + i * 10)), kTownships[0], i,
+                       30000000 + i);
+  return csv;
+}
+
+// ---- How a parent answers. ----
+// Option numbers of the shipped survey (templates/surveys/feeding.toml), as the parent sees them.
+const std::map<std::string, std::map<std::string, int>> kOptions = {
+    {"liquids", {{"water", 1}, {"formula", 2}, {"juice", 6}, {"none", 11}}},
+    {"foods_plant", {{"grains", 1}, {"leafy_veg", 4}, {"none", 8}}},
+    {"foods_other", {{"egg", 5}, {"sweets", 9}, {"none", 12}}},
+};
+// Prompt fragments → question id (the newest one in a message is the question being asked).
+const std::vector<std::pair<std::string, std::string>> kPrompts = {
+    {"宝宝出生以后吃过妈妈的奶吗", "ever_bf"},
+    {"宝宝出生后多久第一次吃妈妈的奶", "first_bf"},
+    {"宝宝出生后头两天，除了母乳，喂过别的吗", "prelacteal"},
+    {"昨天白天或夜里，宝宝吃过母乳吗", "bf_yesterday"},
+    {"昨天宝宝有没有用带奶嘴的奶瓶喝过东西", "bottle"},
+    {"昨天宝宝喝过下面哪些", "liquids"},
+    {"昨天宝宝一共喝了几次婴儿奶粉", "formula_n"},
+    {"昨天宝宝吃过下面哪些", "foods_plant"},
+    {"昨天宝宝还吃过下面哪些", "foods_other"},
+    {"昨天宝宝吃过任何固体、半固体或软的食物吗", "any_solid"},
+    {"宝宝一共吃了几次固体、半固体或软的食物", "meals_n"},
+    {"请先回复孩子的出生日期", "birth"},
+    {"重新回复孩子的出生日期", "birth"},
+    {"请再回复登记时留的手机号的后4位数字", "phone"},
+    {"请回复手机号的后4位数字", "phone"},
+    {"都填完了，请核对", "summary"},
+};
+
+const char* kFull[] = {"０", "１", "２", "３", "４", "５", "６", "７", "８", "９"};
+const char* kCn[] = {"零", "一", "二", "三", "四", "五", "六", "七", "八", "九", "十", "十一", "十二"};
+
+std::string full_width(const std::string& s) {
+  std::string out;
+  for (char c : s) out += c >= '0' && c <= '9' ? kFull[c - '0'] : (c == '-' ? "－" : std::string(1, c));
+  return out;
+}
+
+// One number typed in `style`.
+std::string number(int n, int style) {
+  switch (style % 5) {
+    case 0: return std::to_string(n);
+    case 1: return full_width(std::to_string(n));
+    case 2: return n <= 12 ? kCn[n] : std::to_string(n);
+    case 3: return "选" + std::to_string(n) + "吧";
+    default: return std::to_string(n) + "。";
+  }
+}
+
+struct Parent {
+  Household h;
+  std::string user;   // external_userid
+  std::size_t child = 0;
+  int step = 0;        // answers given (drives the typing style)
+  bool done = false;   // the last child confirmed
+  bool restarted = false;
+  bool corrected = false;
+  bool went_back = false;
+  bool typo_pending = false;
+  int birth_tries = 0;
+  int vanish_until = -1;  // silent until this wave
+  std::size_t seen = 0;   // messages from yuerd read so far
+  std::vector<std::string> inbox;  // what yuerd sent, in order
+  // Traits.
+  bool restarts() const { return h.p % 25 == 5; }  // 重新开始 after finishing
+  bool corrects() const { return h.p % 10 == 3; }
+  bool goes_back() const { return h.p % 11 == 6; }
+  bool typos() const { return h.p % 4 == 2; }
+  bool vanishes() const { return h.p % 9 == 4; }
+  bool stranger() const { return !h.in_roster; }
+};
+
+std::string single(bool yes, int style) { return number(yes ? 1 : 2, style); }
+
+std::string multi(const std::string& q, const std::set<std::string>& codes, int style) {
+  std::vector<int> nums;
+  if (codes.empty()) nums.push_back(kOptions.at(q).at("none"));
+  for (const auto& c : codes) nums.push_back(kOptions.at(q).at(c));
+  std::sort(nums.begin(), nums.end());
+  std::string out;
+  for (std::size_t i = 0; i < nums.size(); ++i) {
+    if (i) out += style % 3 == 0 ? "，" : (style % 3 == 1 ? " " : "、");
+    out += style % 2 ? full_width(std::to_string(nums[i])) : (nums[i] <= 12 && style % 3 == 2 ? kCn[nums[i]] : std::to_string(nums[i]));
+  }
+  return out;
+}
+
+// The answer to question `q` for child `c` (the truth), typed in `style`. `wrong`: the opposite
+// (for a later correction).
+std::string answer(const std::string& q, const Child& c, int style, bool wrong = false) {
+  if (q == "ever_bf") return single(c.ever_bf, style);
+  if (q == "first_bf") return number(c.first_lt1h ? 1 : 2, style);
+  if (q == "prelacteal") return single(c.prelacteal, style);
+  if (q == "bf_yesterday") return single(c.bf, style);
+  if (q == "bottle") return single(wrong ? !c.bottle : c.bottle, style);
+  if (q == "liquids") return multi(q, c.liquids, style);
+  if (q == "formula_n") return style % 2 ? "三次" : "3";
+  if (q == "foods_plant") return multi(q, c.plant, style);
+  if (q == "foods_other") return multi(q, c.other, style);
+  if (q == "any_solid") return number(2, style);
+  if (q == "meals_n") return std::to_string(2 + c.seed % 2) + (style % 2 ? "次" : "");
+  return "？";
+}
+
+// The newest question in `text` (the rightmost prompt), or "", and where it starts.
+std::string question_in(const std::string& text, std::size_t& at) {
+  std::string best;
+  at = 0;
+  bool found = false;
+  for (const auto& [frag, id] : kPrompts) {
+    auto pos = text.rfind(frag);
+    if (pos != std::string::npos && (!found || pos >= at)) {
+      at = pos;
+      best = id;
+      found = true;
+    }
+  }
+  return best;
+}
+
+// The number of the summary line whose label is `label` ("3. 昨天用过奶瓶：用过"), or 0.
+int summary_line(const std::string& text, const std::string& label) {
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    auto dot = line.find(". ");
+    if (dot == std::string::npos || line.find(label) == std::string::npos) continue;
+    try {
+      return std::stoi(line.substr(0, dot));
+    } catch (...) {
+    }
+  }
+  return 0;
+}
+
+// What the parent writes next, given everything yuerd sent since its last message ("" = nothing to say).
+std::string next_message(Parent& pa, const std::string& text) {
+  const int style = pa.h.p + pa.step++;
+  if (auto k = text.rfind("下面填第"); k != std::string::npos) {
+    // "下面填第2个孩子（…）": the 2nd child (oldest first).
+    auto digit = text.substr(k + std::string("下面填第").size(), 1);
+    if (!digit.empty() && digit[0] >= '1' && digit[0] <= '9') pa.child = static_cast<std::size_t>(digit[0] - '1');
+  }
+  std::size_t q_at = 0;
+  const std::string q = question_in(text, q_at);
+  const auto outro_at = text.rfind("问卷已提交，谢谢您");
+  if (outro_at != std::string::npos && (q.empty() || q_at < outro_at)) {
+    if (pa.restarts() && !pa.restarted) {
+      pa.restarted = true;
+      pa.child = 0;
+      return "重新开始";
+    }
+    pa.done = true;
+    return "";
+  }
+  if (q.empty()) return "在吗";  // e.g. after 退出 or an unexpected message: any message resumes
+  const Child& c = pa.h.kids[std::min(pa.child, pa.h.kids.size() - 1)];
+  if (q == "birth") {
+    ++pa.birth_tries;
+    // A stranger gives their child's real birth date; the roster has no such child with their phone.
+    const Child& first = pa.h.kids.front();
+    switch (pa.h.p % 3) {
+      case 0: return fmt::format("{}-{}-{}", first.birth.y, first.birth.m, first.birth.d);
+      case 1: return fmt::format("{}年{}月{}日", first.birth.y, first.birth.m, first.birth.d);
+      default: return full_width(iso(first.birth));
+    }
+  }
+  if (q == "phone") return pa.h.p % 2 ? "尾号" + full_width(pa.h.phone.substr(7)) : pa.h.phone.substr(7);
+  if (q == "summary") {
+    if (pa.corrects() && !pa.corrected) {
+      pa.corrected = true;
+      const int n = summary_line(text, "昨天用过奶瓶");
+      if (n > 0) return "改" + std::to_string(n);
+    }
+    return pa.h.p % 2 ? "确认" : "确认。";
+  }
+  if (pa.typos() && !pa.typo_pending && pa.step % 7 == 3) {
+    pa.typo_pending = true;
+    if (q.ends_with("_n")) return "100";  // out of range
+    if (q == "liquids" || q.starts_with("foods_")) return "嗯嗯";  // unreadable
+    return pa.step % 2 ? "9" : "嗯嗯";  // no such option / unreadable: re-asked
+  }
+  pa.typo_pending = false;
+  if (pa.goes_back() && !pa.went_back && q == "bottle") {
+    pa.went_back = true;
+    return "上一题";
+  }
+  // A parent who corrects at the summary first answers the bottle question wrongly.
+  const bool wrong = q == "bottle" && pa.corrects() && !pa.corrected;
+  return answer(q, c, style, wrong);
+}
+
+// ---- The test's own indicator rules (WHO 2021, as the test reads them). ----
+struct Expect {
+  std::map<std::string, std::pair<int, int>> ind;  // id → (num, den)
+  void count(const std::string& id, bool in_den, bool num) {
+    if (!in_den) return;
+    auto& r = ind[id];
+    r.second += 1;
+    r.first += num ? 1 : 0;
+  }
+};
+
+void expect_child(Expect& e, const Child& c) {
+  const int a = c.age;
+  const bool food = !c.plant.empty() || !c.other.empty();
+  e.count("EvBF", a < 24, c.ever_bf);
+  e.count("EIBF", a < 24, c.ever_bf && c.first_lt1h);
+  e.count("EBF", a < 6, c.bf && c.liquids.empty() && !food);
+  e.count("MixMF", a < 6, c.bf && c.liquids.contains("formula"));
+  e.count("CBF", a >= 12 && a < 24, c.bf);
+  e.count("ISSSF", a >= 6 && a <= 8, food);
+  e.count("BoF", a < 24, c.bottle);
+  const bool mid = a >= 6 && a < 24;
+  int groups = (c.bf ? 1 : 0) + (c.plant.contains("grains") ? 1 : 0) + (c.liquids.contains("formula") ? 1 : 0) +
+               (c.other.contains("egg") ? 1 : 0) + (c.plant.contains("leafy_veg") ? 1 : 0);
+  e.count("MDD", mid, groups >= 5);
+  e.count("EFF", mid, c.other.contains("egg"));
+  e.count("SwB", mid, c.liquids.contains("juice"));
+  e.count("UFC", mid, c.other.contains("sweets"));
+  e.count("ZVF", mid, !c.plant.contains("leafy_veg"));
+}
+
+struct Run {
+  Secrets secrets;
+  SandboxProcess sandbox{make_fixture(secrets), {"--max-records", "200000"}};
+  std::unique_ptr<YuerdFixture> yuerd;
+  std::string token_file;
+  int ctl_runs = 0;
+  std::int64_t send_seq = 0;
+  std::map<std::string, Parent*> by_user;
+
+  Run() {
+    yuerd = std::make_unique<YuerdFixture>(
+        std::string("\n[wecom.kf]\nopen_kfids = [\"") + kKf + "\"]\n\n[roster]\nphone_key_file = \"secrets/phone_key\"\n" +
+            "\n[survey]\ndir = \"" + YUER_SOURCE_DIR + "/templates/surveys\"\npoll_ms = 50\n",
+        sandbox.base(), kAppSecret);
+    yuerd->dir().write("secrets/phone_key", kPhoneKey);
+    token_file = yuerd->dir().path() + "/secrets/admin_token";
+    yuerd->start();
+  }
+
+  RunResult ctl(std::vector<std::string> args) {
+    std::vector<std::string> argv = {YUERCTL_BIN, "--url", yuerd->url(""), "--token-file", token_file};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return run(argv, 120s, yuerd->dir().path() + fmt::format("/yuerctl-{}.log", ++ctl_runs));
+  }
+
+  json ctl_json(std::vector<std::string> args) {
+    auto r = ctl(std::move(args));
+    INFO(r.output);
+    REQUIRE(r.code == 0);
+    return json::parse(r.output);
+  }
+
+  json admin(http::Verb verb, const std::string& path, const json& body = nullptr, int want = 200) {
+    auto r = net::http_request(verb, yuerd->url(path), body.is_null() ? "" : body.dump(),
+                               {{"Authorization", "Bearer " + yuerd->secrets().admin_token}}, 60s);
+    REQUIRE(r.has_value());
+    INFO(path << " → " << r->body.substr(0, 2000));
+    REQUIRE(r->status == want);
+    return json::parse(r->body, nullptr, false);
+  }
+
+  std::string raw(const std::string& path) {
+    auto r = net::http_request(http::Verb::get, yuerd->url(path), "",
+                               {{"Authorization", "Bearer " + yuerd->secrets().admin_token}}, 60s);
+    REQUIRE(r.has_value());
+    REQUIRE(r->status == 200);
+    return r->body;
+  }
+
+  void ring() {
+    // The sync token of the newest write is not needed: yuerd syncs without one too, but the
+    // doorbell carries one as WeCom's does.
+    const std::string xml = "<xml><ToUserName><![CDATA[" + std::string(kCorpId) + "]]></ToUserName><CreateTime>" +
+                            std::to_string(now_ms() / 1000) +
+                            "</CreateTime><MsgType><![CDATA[event]]></MsgType><Event><![CDATA[kf_msg_or_event]]>"
+                            "</Event><Token><![CDATA[" + last_token + "]]></Token><OpenKfId><![CDATA[" + kKf +
+                            "]]></OpenKfId></xml>";
+    json sent = sandbox.post("/_sandbox/callbacks/app",
+                             {{"plaintext_xml", xml}, {"callback_url", yuerd->url("/wecom/callback/app")}});
+    INFO(sent.dump());
+    REQUIRE(sent["delivered"] == true);
+  }
+  std::string last_token;
+
+  json write(const json& body) {
+    json w = sandbox.post("/_sandbox/kf/write", body);
+    last_token = w.value("sync_token", last_token);
+    return w;
+  }
+
+  // New accepted kf/send_msg calls → each parent's inbox. Returns how many arrived.
+  std::size_t collect() {
+    const json all = sandbox.get("/_sandbox/requests?path=/cgi-bin/kf/send_msg&since=" + std::to_string(send_seq));
+    std::size_t n = 0;
+    for (const auto& r : all["requests"]) {
+      send_seq = std::max<std::int64_t>(send_seq, r.value("seq", 0));
+      if (r.value("errcode", -1) != 0) continue;
+      json body = json::parse(r.value("body", ""), nullptr, false);
+      if (!body.is_object()) continue;
+      auto it = by_user.find(body.value("touser", ""));
+      if (it == by_user.end()) continue;
+      it->second->inbox.push_back(body["text"].value("content", ""));
+      ++n;
+    }
+    return n;
+  }
+
+  std::int64_t open_kf_rows() {
+    json stats = admin(http::Verb::get, "/api/v1/outbox?stats=1");
+    std::int64_t n = 0;
+    for (const auto& r : stats.value("routes", json::array()))
+      if (r.value("route", "") == "kf") n += r.value("open", 0);
+    return n;
+  }
+};
+
+bool eventually(const std::function<bool()>& done, std::chrono::seconds limit) {
+  auto end = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < end) {
+    if (done()) return true;
+    std::this_thread::sleep_for(100ms);
+  }
+  return done();
+}
+
+}  // namespace
+
+TEST_CASE("survey: 500 parents answer over 微信客服; responses, coverage per level and indicators are right",
+          "[e2e][survey]") {
+  const auto started = std::chrono::steady_clock::now();
+  Run run;
+  auto households = make_households();
+
+  // Units and roster (yuerctl, as a coordinator does).
+  REQUIRE(run.ctl({"org", "import", run.yuerd->dir().write("org.csv", org_csv()), "--apply"}).code == 0);
+  auto roster = run.ctl({"roster", "import", run.yuerd->dir().write("roster.csv", roster_csv(households)), "--apply"});
+  INFO(roster.output);
+  REQUIRE(roster.code == 0);
+
+  // Open the round: the whole city, today to a month ahead.
+  const std::string opens = iso(today_cn());
+  const std::string closes = iso(days_ago(-30));
+  json opened = run.ctl_json({"surveys", "open", "--name", "2026年第1轮", "--unit", "440103000000", "--unit",
+                              "440104000000", "--opens", opens, "--closes", closes, "--json"});
+  const json round = opened["round"];
+  const std::int64_t rid = round["id"].get<std::int64_t>();
+  int eligible_total = 0;
+  std::map<std::string, int> eligible_by_township, responded_by_township;
+  for (const auto& h : households)
+    if (h.in_roster)
+      for (const auto& c : h.kids)
+        if (c.age <= 36) ++eligible_by_township[h.township], ++eligible_total;
+  CHECK(round["eligible"] == eligible_total);  // the snapshot: the 10 older children are not in it
+  CHECK(round["state"] == "open");
+  CHECK(round["units"] == json::array({"440103000000", "440104000000"}));
+  REQUIRE(round["kf_links"].size() == kTownships.size());
+  std::map<std::string, std::string> link_of;
+  for (const auto& l : round["kf_links"]) link_of[l["unit"].get<std::string>()] = l["url"].get<std::string>();
+  // The list (with a unit filter) shows the same round.
+  json listed = run.admin(http::Verb::get, "/api/v1/surveys?unit=440104");
+  REQUIRE(listed["rounds"].size() == 1);
+  CHECK(listed["rounds"][0]["kf_links"].size() == 2);  // only 西区's townships
+  CHECK(listed["rounds"][0]["eligible"] == eligible_by_township[kTownships[3]] + eligible_by_township[kTownships[4]]);
+  // Bad input is refused in Chinese.
+  json refused = run.admin(http::Verb::post, "/api/v1/surveys",
+                           {{"survey", "feeding"}, {"name", "x"}, {"units", {"449999000000"}}, {"opens", opens},
+                            {"closes", closes}},
+                           422);
+  CHECK(refused["error"]["message"].get<std::string>().find("没有这个单位") != std::string::npos);
+
+  // Every parent opens their township's link (enter_session with the link's scene).
+  std::vector<Parent> parents;
+  parents.reserve(kParents);
+  for (int p = 0; p < kParents; ++p) {
+    Parent pa;
+    pa.h = households[static_cast<std::size_t>(p)];
+    parents.push_back(std::move(pa));
+  }
+  for (auto& pa : parents) {
+    json w = run.write({{"open_kfid", kKf}, {"enter_session", {{"url", link_of.at(pa.h.township)}}}});
+    pa.user = w["external_userid"].get<std::string>();
+    run.by_user[pa.user] = &pa;
+  }
+
+  // Waves: every parent with something to say writes once, one doorbell, then everyone waits for
+  // yuerd's answers. Wave 0: the first message ("你好").
+  std::map<std::string, std::string> pending;  // user → message to write this wave
+  for (auto& pa : parents) pending[pa.user] = pa.h.p % 2 ? "你好" : "在吗，我来填调查";
+  bool crashed = false;
+  int wave = 0;
+  for (; wave < 80 && !pending.empty(); ++wave) {
+    std::set<std::string> writers;
+    for (auto& [user, text] : pending) {
+      Parent& pa = *run.by_user[user];
+      if (pa.vanish_until > wave) continue;
+      run.write({{"open_kfid", kKf}, {"external_userid", user}, {"text", text}});
+      pa.seen = pa.inbox.size();
+      writers.insert(user);
+    }
+    for (const auto& u : writers) pending.erase(u);
+    if (writers.empty()) {
+      std::this_thread::sleep_for(50ms);
+      continue;
+    }
+    run.ring();
+    if (wave == 6 && !crashed) {
+      // A crash in the middle of a wave: yuerd dies while it syncs, answers and sends.
+      std::this_thread::sleep_for(300ms);
+      run.yuerd->kill();
+      crashed = true;
+      run.yuerd->start();
+      run.ring();
+    }
+    // Every writer gets at least one answer, and nothing is left to send.
+    const bool answered = eventually(
+        [&] {
+          run.collect();
+          for (const auto& u : writers)
+            if (run.by_user[u]->inbox.size() <= run.by_user[u]->seen) return false;
+          return run.open_kf_rows() == 0;
+        },
+        60s);
+    if (!answered) {
+      std::size_t missing = 0;
+      for (const auto& u : writers) missing += run.by_user[u]->inbox.size() <= run.by_user[u]->seen;
+      FAIL("wave " << wave << ": " << missing << " of " << writers.size() << " parents got no answer; kf rows open "
+                   << run.open_kf_rows());
+    }
+    std::this_thread::sleep_for(100ms);
+    run.collect();
+    for (const auto& u : writers) {
+      Parent& pa = *run.by_user[u];
+      std::string text;
+      for (std::size_t i = pa.seen; i < pa.inbox.size(); ++i) text += pa.inbox[i] + "\n";
+      std::string next = next_message(pa, text);
+      if (pa.vanishes() && wave == 3) pa.vanish_until = wave + 5;  // gone for 5 waves, then back
+      if (!next.empty()) pending[u] = next;
+    }
+  }
+  INFO("waves " << wave);
+  for (const auto& pa : parents) {
+    INFO("parent " << pa.h.p << " last: " << (pa.inbox.empty() ? "" : pa.inbox.back()));
+    CHECK(pa.done);
+  }
+
+  // Stored responses: every roster child of a parent who answered, and the strangers unmatched.
+  Expect expect;
+  int responded_total = 0;
+  for (const auto& pa : parents) {
+    if (pa.stranger()) continue;
+    for (const auto& c : pa.h.kids) {
+      expect_child(expect, c);
+      ++responded_by_township[pa.h.township];
+      ++responded_total;
+    }
+  }
+  json unmatched = run.ctl_json({"surveys", "unmatched", std::to_string(rid), "--json"});
+  CHECK(unmatched["responses"].size() == static_cast<std::size_t>(kStrangers));
+  for (const auto& u : unmatched["responses"]) CHECK(std::find(kTownships.begin(), kTownships.end(), u["unit"]) != kTownships.end());
+
+  // Coverage per level, by the test's own sums.
+  auto check_unit = [&](const json& u, int eligible, int responded, bool flag) {
+    INFO(u.dump());
+    CHECK(u["eligible"] == eligible);
+    CHECK(u["responded"] == responded);
+    CHECK(u["below_target"] == flag);
+  };
+  json city = run.ctl_json({"surveys", "coverage", std::to_string(rid), "--json"});
+  CHECK(city["unit"]["code"] == "440100000000");
+  check_unit(city["unit"], eligible_total, responded_total, false);
+  for (const std::string county : {"440103000000", "440104000000"}) {
+    int e = 0, r = 0;
+    for (const auto& t : kTownships)
+      if (t.starts_with(county.substr(0, 6))) e += eligible_by_township[t], r += responded_by_township[t];
+    json cov = run.ctl_json({"surveys", "coverage", std::to_string(rid), "--unit", county, "--json"});
+    check_unit(cov["unit"], e, r, r * 100 < e * 80);
+    for (const auto& child : cov["children"]) {
+      const std::string t = child["code"];
+      check_unit(child, eligible_by_township[t], responded_by_township[t],
+                 responded_by_township[t] * 100 < eligible_by_township[t] * 90);
+    }
+    CHECK(cov["children"].size() == (county == "440103000000" ? 3u : 2u));
+  }
+  // The 5th township is below 90 % (its silent households), so its flag is up.
+  CHECK(responded_by_township[kTownships[4]] * 100 < eligible_by_township[kTownships[4]] * 90);
+
+  // Missing families of a township: exactly its silent households' children.
+  json missing = run.ctl_json({"surveys", "missing", std::to_string(rid), "--unit", kTownships[4], "--json"});
+  CHECK(static_cast<int>(missing["families"].size()) ==
+        eligible_by_township[kTownships[4]] - responded_by_township[kTownships[4]]);
+  for (const auto& f : missing["families"]) CHECK(f["phone_masked"].get<std::string>().find("****") != std::string::npos);
+
+  // Indicators of the city (= everyone), against the test's own rules.
+  json ind = run.ctl_json({"surveys", "indicators", std::to_string(rid), "--json"});
+  std::map<std::string, json> got;
+  for (const auto& i : ind["indicators"]) got[i["id"].get<std::string>()] = i;
+  for (const auto& [id, nd] : expect.ind) {
+    INFO(id);
+    REQUIRE(got.contains(id));
+    CHECK(got[id]["numerator"] == nd.first);
+    CHECK(got[id]["denominator"] == nd.second);
+  }
+  CHECK(expect.ind.size() == 12);
+
+  // Exports: CSV with BOM and Chinese headers; identifying columns only when asked; revisions.
+  const std::string csv = run.raw("/api/v1/surveys/" + std::to_string(rid) + "/export?format=csv");
+  CHECK(csv.starts_with("\xEF\xBB\xBF"));
+  CHECK(csv.find("单位代码") != std::string::npos);
+  CHECK(csv.find("【乡镇级】") != std::string::npos);
+  CHECK(csv.find("S0002A") == std::string::npos);
+  const std::string ident = run.raw("/api/v1/surveys/" + std::to_string(rid) + "/export?format=csv&identifying=1");
+  CHECK(ident.find("S0002A") != std::string::npos);
+  int restarted = 0;
+  for (const auto& pa : parents) restarted += pa.restarted ? static_cast<int>(pa.h.kids.size()) : 0;
+  CHECK(restarted > 0);
+  auto export_file = run.yuerd->dir().path() + "/round.xlsx";
+  auto x = run.ctl({"surveys", "export", std::to_string(rid), "--format", "xlsx", "-o", export_file});
+  INFO(x.output);
+  CHECK(x.code == 0);
+
+  // kf limits in the sandbox's own record, and no answer sent twice (the crash replayed a page).
+  for (const auto& pa : parents) {
+    const json c = run.sandbox.get(std::string("/_sandbox/kf/conversation?open_kfid=") + kKf + "&external_userid=" + pa.user);
+    int run_len = 0, most = 0;
+    std::set<std::string> since_in;
+    bool dup = false;
+    for (const auto& m : c["messages"]) {
+      if (m["dir"] == "in") {
+        run_len = 0;
+        since_in.clear();
+      } else if (m["dir"] == "out") {
+        most = std::max(most, ++run_len);
+        if (!since_in.insert(m["content"].value("content", "")).second) dup = true;
+      }
+    }
+    INFO("parent " << pa.h.p);
+    CHECK(most <= 5);
+    CHECK_FALSE(dup);
+  }
+  // Close the round.
+  json closed = run.ctl_json({"surveys", "close", std::to_string(rid), "--json"});
+  CHECK(closed["round"]["state"] == "closed");
+  WARN("survey e2e: " << wave << " waves, "
+                      << std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - started).count()
+                      << " s");
+}
+
+}  // namespace yuer::test
