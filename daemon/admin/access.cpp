@@ -319,6 +319,9 @@ Decision decide(const Principal& p, std::string_view method, std::string_view pa
       d.unit = p.unit;
     }
   }
+  // For the audit log: a change by the superuser concerns the unit its body names.
+  if (d.unit.empty() && body && body->is_object())
+    if (auto units = units_of(*body); !units.empty()) d.unit = units.front();
   return d;
 }
 

@@ -124,10 +124,10 @@ awaitable<http::Response> AdminApi::api(http::Request req) {
   if (!d.denied && d.rule && d.rule->resolver != Resolver::kNone &&
       (who->role != Role::kSuperuser || d.audit)) {
     before = co_await resolve(d.rule->resolver, resolver_id(path));
-    if (before && who->role != Role::kSuperuser) {
+    if (before && who->role != Role::kSuperuser)
       if (auto denied = check_resource(*who, *before)) d.denied = std::move(denied);
-      else if (auto units = units_of(*before); !units.empty()) d.unit = units.front();
-    }
+    if (before && !d.denied)
+      if (auto units = units_of(*before); !units.empty()) d.unit = units.front();
     if (!before && who->role != Role::kSuperuser)
       d.denied = Denied{http::Status::not_found, "api.not_found", "没有这项数据：" + path};
   }

@@ -11,6 +11,7 @@
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <sstream>
 
 namespace yuer::yuerctl {
 namespace {
@@ -28,6 +29,8 @@ int die(int code, const std::string& message) {
 }
 
 struct Options {
+  std::string method, path, data;
+  bool no_token = false;
   std::string name, role, unit;
   std::int64_t id = 0;
   int limit = 50;
@@ -149,6 +152,36 @@ int audit_list(const CtlContext& ctx, const Options& o) {
   return kOk;
 }
 
+// yuerctl api METHOD PATH [--data JSON|@FILE]: one raw call, the answer's body on stdout (for
+// scripts such as scripts/demo.sh). Exit 0 on 2xx, 1 otherwise, 2 when unreachable or refused.
+int raw_call(const CtlContext& ctx, const Options& o) {
+  std::string body = o.data;
+  if (!body.empty() && body[0] == '@') {
+    std::ifstream in(body.substr(1), std::ios::binary);
+    if (!in) return die(kUsage, "cannot read " + body.substr(1));
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    body = ss.str();
+  }
+  std::vector<std::pair<std::string, std::string>> headers;
+  if (!o.no_token) {
+    std::ifstream in(*ctx.token_file);
+    std::string token;
+    std::getline(in, token);
+    while (!token.empty() && (token.back() == '\r' || token.back() == ' ')) token.pop_back();
+    if (token.empty()) return die(kUsage, "cannot read token file " + *ctx.token_file + " (or give --no-token)");
+    headers.emplace_back("Authorization", "Bearer " + token);
+  }
+  if (!body.empty()) headers.emplace_back("Content-Type", "application/json");
+  auto verb = boost::beast::http::string_to_verb(o.method);
+  if (verb == http::Verb::unknown) return die(kUsage, "unknown method " + o.method + "\n" + kUsageHint);
+  auto rsp = net::http_request(verb, *ctx.url + o.path, body, headers);
+  if (!rsp) return die(kUsage, "cannot reach " + *ctx.url + ": " + rsp.error().message + "\n" + kUsageHint);
+  std::cout << rsp->body << (rsp->body.ends_with("\n") ? "" : "\n");
+  if (rsp->status == 401 || rsp->status == 403 || rsp->status == 429) return kUsage;
+  return rsp->status / 100 == 2 ? kOk : kRuntime;
+}
+
 }  // namespace
 
 std::function<std::optional<int>()> add_admin_commands(CLI::App& cli, CtlContext ctx) {
@@ -181,7 +214,14 @@ std::function<std::optional<int>()> add_admin_commands(CLI::App& cli, CtlContext
   audit_ls->add_option("--limit", o->limit, "rows to show (1-1000)")->capture_default_str()->check(CLI::Range(1, 1000));
   audit_ls->add_flag("--json", o->json_out, "print JSON");
 
+  auto* api = cli.add_subcommand("api", "one raw admin API call; prints the answer (for scripts)");
+  api->add_option("method", o->method, "GET, POST, PATCH, ...")->required();
+  api->add_option("path", o->path, "/api/v1/... with query")->required();
+  api->add_option("--data", o->data, "JSON body, or @FILE");
+  api->add_flag("--no-token", o->no_token, "send no Authorization header (e.g. to the sandbox's control API)");
+
   return [=]() -> std::optional<int> {
+    if (*api) return raw_call(ctx, *o);
     if (*add) return tokens_add(ctx, *o);
     if (*list) return tokens_list(ctx, *o);
     if (*revoke) return tokens_revoke(ctx, *o);

@@ -211,6 +211,13 @@ TEST_CASE("web console in a browser: login, dashboard, schedules, survey, townsh
     // Token management is offered to a county admin.
     b.go(url + "/#tokens");
     CHECK(eventually([&] { return b.text("tokens-list").find("东镇协调员") != std::string::npos; }));
+    CHECK(eventually([&] { return b.text("audit-list").find("/api/v1/tokens") != std::string::npos; }));
+
+    // The sandbox's chat view beside it (README screenshot).
+    b.go(env.sandbox.base() + "/");
+    if (b.click_text("#chats button", "西镇宝宝成长群", 10s))
+      eventually([&] { return b.text("chat-title").find("西镇") != std::string::npos; }, 10s);
+    b.screenshot(artifact("sandbox-chat.png"));
   }
 
   {  // township coordinator: only her township; fits a phone
