@@ -4,6 +4,7 @@
 #include "daemon/admin/admin_api.h"
 
 #include "daemon/base/secure.h"
+#include "daemon/net/peer_header.h"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/url/parse.hpp>

@@ -1,4 +1,5 @@
 #include "daemon/net/http_server.h"
+#include "daemon/net/peer_header.h"
 
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/buffer.hpp>

@@ -16,10 +16,6 @@ using Response = beast_http::response<beast_http::string_body>;
 using Status = beast_http::status;
 using Verb = beast_http::verb;
 
-// Request header the server sets to the peer's IP address before a handler runs (any value the
-// client sent under this name is removed first). Used for per-peer lockout of wrong admin tokens.
-inline constexpr std::string_view kPeerHeader = "X-Yuer-Peer";
-
 // Builds a response with the request's version and keep-alive, the given body and content type.
 Response make_response(const Request& req, Status status, std::string body,
                        std::string_view content_type = "text/plain; charset=utf-8");
