@@ -5,7 +5,7 @@
 # about a minute), 1,200 roster families, sample schedules, an open survey round and simulated
 # parents answering it through the sandbox's kf. Prints the URLs; Ctrl-C stops everything.
 #
-#   bash scripts/demo.sh [--resume] [--clock-rate N] [--port P] [--sandbox-port P] [--no-build]
+#   bash scripts/demo.sh [--resume] [--clock-rate N] [--port P] [--sandbox-port P] [--no-build [--bin DIR]]
 #
 # --resume keeps var/demo (store, sandbox state, tokens) from the last run; without it the demo
 # starts fresh. Parts of the API a build does not have yet are logged and skipped.
@@ -13,7 +13,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 
-resume=0 rate=1440 port=8080 sport=9080 build=1
+resume=0 rate=1440 port=8080 sport=9080 build=1 bin=$root/build/release
 while (($#)); do
   case $1 in
     --resume) resume=1 ;;
@@ -21,6 +21,7 @@ while (($#)); do
     --port) port=$2; shift ;;
     --sandbox-port) sport=$2; shift ;;
     --no-build) build=0 ;;
+    --bin) bin=$(cd "$2" && pwd); shift ;;
     -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
     *) echo "demo.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
@@ -31,7 +32,6 @@ if ((build)); then
   bash scripts/install-deps.sh
   bash scripts/build.sh release -DCMAKE_BUILD_TYPE=RelWithDebInfo
 fi
-bin=$root/build/release
 yuerd=$bin/daemon/yuerd/yuerd
 yuerctl=$bin/daemon/yuerctl/yuerctl
 sandbox=$bin/tests/sandbox/wecom-sandbox

@@ -22,7 +22,7 @@ awaitable<http::Response> AdminApi::console(http::Request req) {
   if (!f) co_return http::make_error(req, http::Status::not_found, "console.not_found", "no such page: " + path);
   auto rsp = http::make_response(req, http::Status::ok, std::string(f->body), f->content_type);
   rsp.set(boost::beast::http::field::cache_control, "no-cache");
-  rsp.set("Content-Security-Policy", "default-src 'self'; img-src * data:; frame-ancestors 'none'");
+  rsp.set("Content-Security-Policy", "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src * data:; frame-ancestors 'none'");
   rsp.set("X-Content-Type-Options", "nosniff");
   co_return rsp;
 }

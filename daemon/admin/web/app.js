@@ -188,6 +188,9 @@
              esc(unitName(w.unit_code)) + '<br>' + (w.qr_code ? '<a href="' + esc(w.qr_code) + '" target="_blank">打开二维码</a>' : '尚未生成') + '</div>';
       }
       $('dash-qr').innerHTML = h || '<div class="empty">暂无数据</div>';
+      // A QR image that cannot load (offline, or the sandbox's made-up URL) leaves just the link.
+      var imgs = $('dash-qr').getElementsByTagName('img');
+      for (i = 0; i < imgs.length; i++) imgs[i].onerror = function () { this.style.display = 'none'; };
     });
   }
 
@@ -233,6 +236,7 @@
   // ---- survey ------------------------------------------------------------------------------
   var levelNames = { 1: '省', 2: '市', 3: '县', 4: '乡镇', 5: '村' };
   function survey() {
+    emptySurvey();  // until a round is loaded
     load('/api/v1/surveys', $('survey-rounds'), function (body) {
       var rounds = body.rounds || [], h = '<div class="rounds">';
       if (!rounds.length) { empty($('survey-rounds')); emptySurvey(); return; }
