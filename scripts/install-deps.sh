@@ -9,6 +9,7 @@ packages=(
   libssl-dev libtomlplusplus-dev libcli11-dev libpugixml-dev libsystemd-dev systemd libxlsxwriter-dev
   libkainjow-mustache-dev  # templates/messages/*.mustache (daemon/lessons/templates.cpp)
   chromium chromium-driver  # tests/sandbox/web_browser_test.cpp drives the chat view in headless Chromium
+  fonts-wqy-zenhei  # a Chinese font for the browser tests' screenshots of the console and the chat view
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -53,6 +53,12 @@ std::vector<net::Route> AdminApi::routes(bool allow_remote) {
     import_route.loopback_only = !allow_remote;
     out.push_back(std::move(import_route));
   }
+  for (const char* path : {"/", "/console/"}) {
+    net::Route console_route{path, std::string_view(path) == "/" ? net::Route::Match::kExact : net::Route::Match::kPrefix,
+                             "console", [this](http::Request req) { return console(std::move(req)); }};
+    console_route.loopback_only = !allow_remote;
+    out.push_back(std::move(console_route));
+  }
   out.push_back({"/healthz", net::Route::Match::kExact, "healthz",
                  [this](http::Request req) { return healthz(std::move(req)); }});
   out.push_back({"/metrics", net::Route::Match::kExact, "metrics",
@@ -60,26 +66,9 @@ std::vector<net::Route> AdminApi::routes(bool allow_remote) {
   return out;
 }
 
-bool AdminApi::authorized(const http::Request& req) const {
-  auto it = req.find(boost::beast::http::field::authorization);
-  if (it == req.end()) return false;
-  std::string_view value = it->value();
-  constexpr std::string_view kBearer = "Bearer ";
-  if (value.substr(0, kBearer.size()) != kBearer) return false;
-  // Hashing first makes the comparison independent of the presented token's length.
-  return constant_time_equal(sha256_hex(value.substr(kBearer.size())), token_hash_);
-}
-
-awaitable<http::Response> AdminApi::api(http::Request req) {
-  if (!authorized(req)) {
-    auto rsp = http::make_error(req, http::Status::unauthorized, "auth.required",
-                                "missing or wrong Bearer token (see admin.token_file)");
-    rsp.set(boost::beast::http::field::www_authenticate, "Bearer realm=\"yuer\"");
-    co_return rsp;
-  }
-  auto url = boost::urls::parse_origin_form(req.target());
-  if (!url) co_return http::make_error(req, http::Status::bad_request, "api.bad_target", "malformed request target");
-  std::string path = url->path();
+awaitable<http::Response> AdminApi::dispatch(http::Request req, std::string path, Principal who) {
+  if (path == "/api/v1/tokens" || path.starts_with("/api/v1/tokens/") || path == "/api/v1/audit" || path == "/api/v1/whoami")
+    co_return co_await access_api(std::move(req), std::move(path), std::move(who));
   if (path == "/api/v1/inbox") {
     if (req.method() != http::Verb::get)
       co_return http::make_error(req, http::Status::method_not_allowed, "api.bad_method", "use GET");

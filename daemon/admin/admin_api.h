@@ -2,6 +2,7 @@
 // the io thread and hop to the store executor for every store call.
 #pragma once
 
+#include "daemon/admin/access.h"
 #include "daemon/base/metrics.h"
 #include "daemon/base/steerable_clock.h"
 #include "daemon/group_task/engine.h"
@@ -11,6 +12,7 @@
 #include "daemon/org/phone_key.h"
 #include "daemon/outbox/dispatcher.h"
 #include "daemon/scheduler/scheduler.h"
+#include "daemon/store/access_store.h"
 #include "daemon/store/group_store.h"
 #include "daemon/store/org_store.h"
 #include "daemon/store/outbox_store.h"
@@ -81,6 +83,13 @@ class AdminApi {
     survey_service_ = service;
     survey_store_ = surveys;
   }
+  // Enables scoped tokens, /api/v1/tokens and /api/v1/audit and the audit log (access_api.cpp):
+  // `access` (store pool thread) must outlive the routes; `tokens` are the stored tokens at start.
+  // Without it only the bootstrap token works and nothing is audited.
+  void set_access(store::AccessStore* access, std::vector<store::AdminToken> tokens) {
+    access_ = access;
+    tokens_ = std::move(tokens);
+  }
 
   // Replaces the admin token (SIGHUP). Call on the io thread.
   void set_token(const std::string& token);
@@ -91,7 +100,17 @@ class AdminApi {
   http::Response metrics_text(const http::Request& req) const;
 
  private:
-  bool authorized(const http::Request& req) const;
+  // access_api.cpp: the central layer. Who presents the request's token (nullopt: nobody).
+  std::optional<Principal> authenticate(const http::Request& req) const;
+  // Routes an already checked request to its handler.
+  awaitable<http::Response> dispatch(http::Request req, std::string path, Principal who);
+  // The resource a rule's resolver names (GET through dispatch as the superuser), or nullopt.
+  awaitable<std::optional<nlohmann::json>> resolve(Resolver resolver, std::string id);
+  awaitable<void> write_audit(store::AuditEntry entry);
+  // access_api.cpp: /api/v1/tokens[/ID/revoke], /api/v1/audit
+  awaitable<http::Response> access_api(http::Request req, std::string path, Principal who);
+  // The web console (console_files.cpp, web/): GET / and /console/...
+  awaitable<http::Response> console(http::Request req);
   awaitable<http::Response> list_inbox(http::Request req);
   // outbox_api.cpp: /api/v1/push, /api/v1/outbox[/ID[/retry|/cancel]]
   awaitable<http::Response> outbox_api(http::Request req, std::string path);
@@ -130,6 +149,9 @@ class AdminApi {
   survey_service::Service* survey_service_ = nullptr;
   store::SurveyStore* survey_store_ = nullptr;
   std::uint64_t export_seq_ = 0;
+  store::AccessStore* access_ = nullptr;
+  std::vector<store::AdminToken> tokens_;  // io thread; revoked ones included
+  Lockout lockout_;
 };
 
 }  // namespace yuer::admin

@@ -1,4 +1,5 @@
 #include "daemon/net/http_server.h"
+#include "daemon/net/peer_header.h"
 
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/buffer.hpp>
@@ -125,6 +126,7 @@ struct Conn {
   std::string head;  // formatted response head, reused
   bool idle = true;  // waiting for the first byte of a request: stop() closes it at once
   bool peer_loopback = false;
+  std::string peer;  // the peer's address, handed to handlers in http::kPeerHeader
   bool done = false;  // the session coroutine has ended; erasure is pending
 };
 
@@ -434,6 +436,9 @@ awaitable<void> run_session(std::shared_ptr<State> self, Conn* conn) {
     }
 
     http::Request req = parser.release();
+    // Only the server says who the peer is: a client's own header of that name is dropped.
+    req.erase(http::kPeerHeader);
+    req.set(http::kPeerHeader, c.peer);
     const bool keep_alive = req.keep_alive();
     expires_never(c);
     http::Response res;
@@ -595,6 +600,7 @@ void server_detail::State::launch(Shard& shard, tcp::socket sock) {
     auto peer = sock.remote_endpoint(ec);
     auto it = sh->conns.emplace(sh->conns.end(), std::move(sock), *sh);
     it->peer_loopback = !ec && is_loopback(peer.address());
+    if (!ec) it->peer = peer.address().to_string();
     asio::co_spawn(sh->executor, run_session(self, &*it),
                    asio::bind_cancellation_slot(it->cancel.slot(), [self, it](std::exception_ptr e) {
                      self->session_done(it, e);

@@ -1,10 +1,12 @@
 // yuerctl: the admin tool. Online commands talk to the running yuerd's admin API (--url,
 // --token-file); offline maintenance (migrate) works on the store file directly.
-// Exit codes: 0 success, 1 runtime failure (daemon unreachable, refused), 2 usage error.
+// Exit codes: 0 success, 1 runtime failure (the daemon refused the request), 2 usage error (bad
+// arguments, daemon unreachable, bad token, forbidden unit: something the caller must fix).
 #include "daemon/net/http_client.h"
 #include "daemon/store/store.h"
 #include "daemon/yuerctl/schedules_commands.h"
 #include "daemon/yuerctl/surveys_commands.h"
+#include "daemon/yuerctl/admin_commands.h"
 #include "daemon/yuerctl/table.h"
 
 #include <CLI/CLI.hpp>
@@ -40,10 +42,25 @@ struct Globals {
   bool json_out = false;
 };
 
+constexpr const char* kUsageHint = "usage: yuerctl [--url URL] [--token-file FILE] COMMAND ... (yuerctl --help)";
+
 // Prints `message` to stderr and returns `code`: the one way commands fail.
 int die(int code, const std::string& message) {
   std::cerr << "yuerctl: " << message << "\n";
   return code;
+}
+
+// The answers every online command treats alike (issue 8): the caller must fix the call. Returns
+// the exit code, or -1 for any other answer.
+int usage_failure(const Globals& g, const yuer::net::ClientResponse& rsp) {
+  if (rsp.status == 401) return die(kUsage, "yuerd refused the admin token from " + g.token_file + " (bad token)\n" + kUsageHint);
+  if (rsp.status == 429) return die(kUsage, "yuerd locked this address out after repeated wrong tokens; wait and retry");
+  if (rsp.status == 403) {
+    auto body = json::parse(rsp.body, nullptr, false);
+    std::string msg = body.is_object() && body.contains("error") ? body["error"].value("message", "") : rsp.body;
+    return die(kUsage, "forbidden: " + msg + "\n" + kUsageHint);
+  }
+  return -1;
 }
 
 // Reads the admin token; refuses files that group or other may read, like yuerd does.
@@ -84,8 +101,8 @@ int api_get(const Globals& g, const std::string& path, json& out) {
   std::string token, error;
   if (!read_token(g.token_file, token, error)) return die(kUsage, error);
   auto rsp = yuer::net::http_request(Verb::get, g.url + path, {}, {{"Authorization", "Bearer " + token}});
-  if (!rsp) return die(kRuntime, "cannot reach yuerd at " + g.url + ": " + rsp.error().message);
-  if (rsp->status == 401) return die(kRuntime, "yuerd refused the admin token from " + g.token_file);
+  if (!rsp) return die(kUsage, "cannot reach yuerd at " + g.url + ": " + rsp.error().message + "\n" + kUsageHint);
+  if (int rc = usage_failure(g, *rsp); rc >= 0) return rc;
   out = json::parse(rsp->body, nullptr, false);
   if (rsp->status != 200) {
     std::string msg = out.is_object() && out.contains("error") ? out["error"].value("message", "") : rsp->body;
@@ -97,7 +114,7 @@ int api_get(const Globals& g, const std::string& path, json& out) {
 
 int cmd_status(const Globals& g) {
   auto rsp = yuer::net::http_request(Verb::get, g.url + "/healthz");
-  if (!rsp) return die(kRuntime, "cannot reach yuerd at " + g.url + ": " + rsp.error().message);
+  if (!rsp) return die(kUsage, "cannot reach yuerd at " + g.url + ": " + rsp.error().message);
   auto body = json::parse(rsp->body, nullptr, false);
   if (g.json_out) {
     std::cout << rsp->body << "\n";
@@ -150,8 +167,8 @@ int api_send(const Globals& g, Verb verb, const std::string& path, const std::st
   if (!read_token(g.token_file, token, error)) return die(kUsage, error);
   auto rsp = yuer::net::http_request(verb, g.url + path, body,
                                      {{"Authorization", "Bearer " + token}, {"Content-Type", "application/json"}});
-  if (!rsp) return die(kRuntime, "cannot reach yuerd at " + g.url + ": " + rsp.error().message);
-  if (rsp->status == 401) return die(kRuntime, "yuerd refused the admin token from " + g.token_file);
+  if (!rsp) return die(kUsage, "cannot reach yuerd at " + g.url + ": " + rsp.error().message + "\n" + kUsageHint);
+  if (int rc = usage_failure(g, *rsp); rc >= 0) return rc;
   out = json::parse(rsp->body, nullptr, false);
   if (rsp->status / 100 != 2) {
     std::string msg = out.is_object() && out.contains("error") ? out["error"].value("message", "") : rsp->body;
@@ -341,8 +358,8 @@ int cmd_import(const Globals& g, const std::string& path, const ImportOptions& o
   auto rsp = yuer::net::http_request(Verb::post, g.url + target, buf.str(),
                                      {{"Authorization", "Bearer " + token}, {"Content-Type", "text/csv"}},
                                      std::chrono::seconds(300));
-  if (!rsp) return die(kRuntime, "cannot reach yuerd at " + g.url + ": " + rsp.error().message);
-  if (rsp->status == 401) return die(kRuntime, "yuerd refused the admin token from " + g.token_file);
+  if (!rsp) return die(kUsage, "cannot reach yuerd at " + g.url + ": " + rsp.error().message + "\n" + kUsageHint);
+  if (int rc = usage_failure(g, *rsp); rc >= 0) return rc;
   if (rsp->status == 413) return die(kRuntime, o.file + ": yuerd 拒绝：文件超过大小上限 20 MB");
   json out = json::parse(rsp->body, nullptr, false);
   if (rsp->status != 200) {
@@ -749,6 +766,7 @@ int main(int argc, char** argv) {
   lessons_show->add_flag("--json", g.json_out, "print JSON");
 
   auto surveys = yuer::yuerctl::add_surveys_commands(cli, g.url, g.token_file, g.tz);
+  auto admin_commands = yuer::yuerctl::add_admin_commands(cli, {&g.url, &g.token_file, &g.tz});
 
   std::string store_path;
   auto schedules = yuer::yuerctl::add_schedules_commands(
@@ -789,5 +807,6 @@ int main(int argc, char** argv) {
   if (*lessons_show) return cmd_lessons_show(g, lesson_id);
   if (int rc = schedules(); rc >= 0) return rc;
   if (surveys->selected()) return surveys->run();
+  if (auto rc = admin_commands()) return *rc;
   return die(kUsage, "unknown command");
 }

@@ -18,6 +18,7 @@
 #include "daemon/net/http_server.h"
 #include "daemon/org/phone_key.h"
 #include "daemon/outbox/dispatcher.h"
+#include "daemon/store/access_store.h"
 #include "daemon/store/group_store.h"
 #include "daemon/store/kf_store.h"
 #include "daemon/store/org_store.h"
@@ -172,6 +173,7 @@ class Daemon {
   std::unique_ptr<store::GroupStore> group_store_;
   std::unique_ptr<groups::Engine> groups_;
   std::optional<lessons::Library> lessons_;
+  std::unique_ptr<store::AccessStore> access_store_;
   std::unique_ptr<admin::AdminApi> admin_;
   std::unique_ptr<store::SurveyStore> survey_store_;
   std::unique_ptr<survey_service::Service> surveys_;
@@ -299,6 +301,14 @@ int Daemon::run() {
   }
   callbacks_ = std::move(*callbacks);
   admin_ = std::make_unique<admin::AdminApi>(*store_, store_pool_, metrics_, settings_.admin_token);
+  // Scoped tokens and the audit log (README "Access control"); read once here, before the pool runs.
+  auto access_store = store::open_sqlite_access_store(settings_.store);
+  if (!access_store) {
+    spdlog::critical("cannot open the admin tokens: {} ({})", access_store.error().message, access_store.error().code);
+    return kExitRuntime;
+  }
+  access_store_ = std::move(*access_store);
+  admin_->set_access(access_store_.get(), access_store_->tokens());
 
   auto outbox_store = store::open_sqlite_outbox_store(settings_.store);
   if (!outbox_store) {
