@@ -9,6 +9,7 @@ packages=(
   libssl-dev libtomlplusplus-dev libcli11-dev libpugixml-dev libsystemd-dev systemd
   libkainjow-mustache-dev  # templates/messages/*.mustache (daemon/lessons/templates.cpp)
   chromium chromium-driver  # tests/sandbox/web_browser_test.cpp drives the chat view in headless Chromium
+  clang libclang-rt-14-dev  # tests/fuzz: libFuzzer targets (tests/fuzz/run.sh)
 )
 missing=()
 for p in "${packages[@]}"; do
