@@ -1,5 +1,5 @@
-// For sandbox tests that start the real `wecom-sandbox` binary (WECOM_SANDBOX_BIN, defined for
-// yuer_unit_tests by tests/sandbox/CMakeLists.txt): on 127.0.0.1:0 with a fixture written to a
+// For sandbox tests that start the real `wecom-sandbox` binary (WECOM_SANDBOX_BIN, from
+// tests/support/paths.h): on 127.0.0.1:0 with a fixture written to a
 // temporary folder, its address read from the first line, killed when the handle goes away.
 #pragma once
 
