@@ -79,7 +79,9 @@ int config(const std::uint8_t* data, std::size_t size) {
     for (const auto& s : secrets())
       if (text.find(s) == std::string::npos)
         require(r.error().message.find(s) == std::string::npos, "a secret's value in a config error message");
-    require(r.error().message.find("LooseSecret") == std::string::npos, "a loose file's content in an error message");
+    // (An input that contains a value itself may see it quoted back: only values it cannot know count.)
+    if (text.find("LooseSecret") == std::string::npos)
+      require(r.error().message.find("LooseSecret") == std::string::npos, "a loose file's content in an error message");
   }
   return 0;
 }
