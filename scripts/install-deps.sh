@@ -10,6 +10,7 @@ packages=(
   libkainjow-mustache-dev  # templates/messages/*.mustache (daemon/lessons/templates.cpp)
   chromium chromium-driver  # tests/sandbox/web_browser_test.cpp drives the chat view in headless Chromium
   fonts-wqy-zenhei  # a Chinese font for the browser tests' screenshots of the console and the chat view
+  clang libclang-rt-14-dev  # tests/fuzz: libFuzzer targets (tests/fuzz/run.sh)
 )
 missing=()
 for p in "${packages[@]}"; do

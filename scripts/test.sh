@@ -11,6 +11,8 @@ if [[ ${1:-} != --quick ]]; then
   bash scripts/build.sh asan -DCMAKE_BUILD_TYPE=Debug -DYUER_WERROR=ON -DYUER_SANITIZE=ON
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     ctest --test-dir build/asan --output-on-failure -j "$jobs"
+  echo "== fuzz targets (clang, libFuzzer; 20 s each)"
+  bash tests/fuzz/run.sh "${YUER_FUZZ_SECONDS:-20}"
 fi
 echo "== release build"
 bash scripts/build.sh release -DCMAKE_BUILD_TYPE=RelWithDebInfo -DYUER_WERROR=ON

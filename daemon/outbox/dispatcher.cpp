@@ -77,6 +77,8 @@ Dispatcher::Dispatcher(boost::asio::any_io_executor io, boost::asio::thread_pool
   idle_wake_.expires_at(boost::asio::steady_timer::time_point::max());
   resent_counter_ = &metrics_.counter("yuer_outbox_resent_after_crash_total",
                                       "Rows found sending at start and sent again (possible duplicates)");
+  store_failures_ = &metrics_.counter("yuer_outbox_store_write_failures_total",
+                                      "Outbox writes the store refused (disk full, read-only); sending waits and retries");
 }
 
 Dispatcher::~Dispatcher() = default;
@@ -230,9 +232,7 @@ awaitable<void> Dispatcher::commit(std::vector<std::int64_t> marks, std::vector<
       pending_batch_ = std::make_unique<Batch>();
       const std::uint64_t gen = pending_gen_++;
       try {
-        co_await boost::asio::co_spawn(store_pool_,
-                               write_batch(&store_, std::move(batch->marks), std::move(batch->finishes), now_ms()),
-                               use_awaitable);
+        co_await write_until_stored(std::move(batch));
       } catch (...) {
         commit_error_ = std::current_exception();
       }
@@ -244,6 +244,41 @@ awaitable<void> Dispatcher::commit(std::vector<std::int64_t> marks, std::vector<
       co_await commit_wake_.async_wait(use_tuple);
     }
   }
+}
+
+awaitable<void> Dispatcher::write_until_stored(std::unique_ptr<Batch> batch) {
+  // Results and marks are written separately, so a retry never applies a result twice (a
+  // result's "attempts - uncounted" is not idempotent; marking is: only queued rows are marked).
+  bool finished = batch->finishes.empty();
+  bool marked = batch->marks.empty();
+  int failures = 0;
+  boost::asio::steady_timer pause(io_);
+  while (!finished || !marked) {
+    try {
+      if (!finished) {
+        std::vector<std::int64_t> none;
+        co_await boost::asio::co_spawn(store_pool_, write_batch(&store_, std::move(none), batch->finishes, now_ms()),
+                                       use_awaitable);
+        finished = true;
+      }
+      if (!marked) {
+        std::vector<store::AttemptResult> none;
+        co_await boost::asio::co_spawn(store_pool_, write_batch(&store_, batch->marks, std::move(none), now_ms()),
+                                       use_awaitable);
+        marked = true;
+      }
+    } catch (const store::StoreError& e) {
+      if (stopping_) throw;
+      if (failures++ == 0)
+        spdlog::error("outbox: store write failed ({}): {}; sending paused, retrying every {} ms", e.code(), e.what(),
+                      kStoreRetry.count());
+      store_failures_->inc();
+    }
+    if (finished && marked) break;
+    pause.expires_after(kStoreRetry);
+    co_await pause.async_wait(use_tuple);
+  }
+  if (failures > 0) spdlog::warn("outbox: store writable again after {} failed write(s); sending resumes", failures);
 }
 
 awaitable<void> Dispatcher::deliver(std::string route, std::string target) {

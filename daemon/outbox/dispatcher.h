@@ -99,6 +99,9 @@ class Dispatcher {
   // Admin: a queued row is cancelled. Fails when it is sending or finished.
   awaitable<Result<void>> cancel(std::int64_t id);
 
+  // How long a failed store write waits before it is tried again.
+  static constexpr std::chrono::milliseconds kStoreRetry{1000};
+
   // Rows found `sending` at start and sent again (possible duplicates), since this process started.
   std::uint64_t resent_after_crash() const { return resent_after_crash_; }
   std::size_t in_flight() const { return in_flight_; }
@@ -157,6 +160,10 @@ class Dispatcher {
   std::chrono::milliseconds backoff(int attempts);
   // Group commit: adds to the next batch and returns once it is committed.
   awaitable<void> commit(std::vector<std::int64_t> marks, std::vector<store::AttemptResult> finishes);
+  // Writes one batch; a StoreError (disk full, read-only, busy) is retried every
+  // kStoreRetry until the store takes it (sending pauses meanwhile: every attempt starts with a
+  // commit), unless the dispatcher is stopping. Other exceptions propagate.
+  awaitable<void> write_until_stored(std::unique_ptr<Batch> batch);
 
   boost::asio::any_io_executor io_;
   boost::asio::thread_pool& store_pool_;
@@ -181,6 +188,7 @@ class Dispatcher {
   std::uint64_t resent_after_crash_ = 0;
   std::mt19937_64 rng_{std::random_device{}()};
   metrics::Counter* resent_counter_ = nullptr;
+  metrics::Counter* store_failures_ = nullptr;
 };
 
 }  // namespace yuer::outbox

@@ -295,7 +295,7 @@ std::vector<std::string> validate(const Survey& s, std::string_view file) {
           err(where, fmt::format("{} 把 {}（{}）和文字 '{}' 比较", what, id, type_name(q->type), code));
         continue;
       }
-      if (std::none_of(q->options.begin(), q->options.end(), [&](const Option& o) { return o.code == code; }))
+      if (std::none_of(q->options.begin(), q->options.end(), [&c = code](const Option& o) { return o.code == c; }))
         err(where, fmt::format("{} 里 {} 没有选项代码 '{}'", what, id, code));
     }
   };

@@ -7,6 +7,7 @@
 #include "daemon/yuerctl/schedules_commands.h"
 #include "daemon/yuerctl/surveys_commands.h"
 #include "daemon/yuerctl/admin_commands.h"
+#include "daemon/yuerctl/backup_commands.h"
 #include "daemon/yuerctl/table.h"
 
 #include <CLI/CLI.hpp>
@@ -778,6 +779,7 @@ int main(int argc, char** argv) {
 
   auto* migrate = cli.add_subcommand("migrate", "offline: apply pending store migrations");
   migrate->add_option("--store", store_path, "store file (yuerd must not be running)")->required();
+  auto backup = yuer::yuerctl::add_backup_commands(cli);
 
   try {
     cli.parse(argc, argv);
@@ -788,6 +790,7 @@ int main(int argc, char** argv) {
   if (*status) return cmd_status(g);
   if (*inbox_list) return cmd_inbox_list(g, io);
   if (*migrate) return cmd_migrate(store_path);
+  if (auto rc = backup()) return *rc;
   if (*push) return cmd_push(g, po);
   if (*outbox_list) return cmd_outbox_list(g, oo);
   if (*outbox_show) return cmd_outbox_show(g, oo.id);

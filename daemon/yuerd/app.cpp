@@ -249,9 +249,29 @@ int Daemon::run() {
   auto opened = store::open_sqlite_store(settings_.store);
   if (!opened) {
     spdlog::critical("cannot open store: {} ({})", opened.error().message, opened.error().code);
+    const std::string& why = opened.error().message;
+    if (why.find("is not a SQLite database") != std::string::npos || why.find("malformed") != std::string::npos) {
+      spdlog::critical("存储文件已损坏，请停止服务并从备份恢复 (store file is damaged; restore a backup): {}",
+                       settings_.store.path);
+      return kExitCorruptStore;
+    }
     return kExitRuntime;
   }
   store_ = std::move(*opened);
+  // A damaged file is refused before anything reads or writes it (README "Reliability").
+  try {
+    const std::string check = store_->quick_check();
+    if (check != "ok") {
+      spdlog::critical("存储文件已损坏，请停止服务并从备份恢复 (store file is damaged; restore a backup): {}: "
+                       "quick_check: {}",
+                       settings_.store.path, check);
+      return kExitCorruptStore;
+    }
+  } catch (const store::StoreError& e) {
+    spdlog::critical("存储文件已损坏，请停止服务并从备份恢复 (store file is damaged; restore a backup): {} ({})",
+                     e.what(), e.code());
+    return e.code() == "store.corrupt" ? kExitCorruptStore : kExitRuntime;
+  }
   const std::int64_t rows_at_start = store_->count_inbox();
   spdlog::info("store open path={} schema={} inbox_rows={}", settings_.store.path, store_->schema_version(),
                rows_at_start);

@@ -13,6 +13,10 @@ namespace yuer::yuerd {
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitRuntime = 1;
 inline constexpr int kExitUsage = 2;
+// The store file is damaged (not a database, or PRAGMA quick_check at start complains): restore a
+// backup (README "Reliability"). Distinct from 1 so systemd's RestartPreventExitStatus= can stop
+// restarting a daemon that cannot get better by itself.
+inline constexpr int kExitCorruptStore = 3;
 
 // Runs the daemon with `settings` (loaded from `config_path`, re-read on SIGHUP) until a stop
 // signal or a fatal error. Returns the process exit code.

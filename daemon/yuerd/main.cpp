@@ -4,10 +4,14 @@
 
 #include <CLI/CLI.hpp>
 
+#include <csignal>
 #include <iostream>
 
 int main(int argc, char** argv) {
   using namespace yuer::yuerd;
+  // A file-size limit (RLIMIT_FSIZE) must show as a failed write (the store answers 503 and
+  // recovers), not kill the daemon.
+  std::signal(SIGXFSZ, SIG_IGN);
   CLI::App cli{"yuerd — the yuer daemon (育儿群助手)"};
   std::string config_path;
   std::string check_path;

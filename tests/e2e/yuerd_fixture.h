@@ -39,6 +39,8 @@ class YuerdFixture {
   void kill();
 
   std::string url(const std::string& path) const { return base_ + path; }
+  // The running yuerd's process id (-1 when not running).
+  pid_t pid() const { return proc_ ? proc_->pid() : -1; }
   const TempDir& dir() const { return dir_; }
   const Secrets& secrets() const { return secrets_; }
   std::string config_path() const { return dir_.path() + "/yuerd.toml"; }

@@ -1,0 +1,34 @@
+// Decrypted callback payloads: app / customer-contact / 微信客服 XML events and intelligent-robot
+// JSON, through the parser that indexes them for the inbox (what every callback goes through before
+// it is acknowledged). The pugixml readers of single events (change_external_chat, the kf doorbell)
+// sit in files that need the network layer, so the lean fuzz build leaves them out.
+#include "adapters/wecom/callback_parse.h"
+#include "tests/fuzz/fuzz_targets.h"
+
+#include <string>
+
+namespace yuer::fuzz {
+namespace {
+
+void check_fields(const adapters::wecom::PayloadFields& f) {
+  require(!f.kind.empty(), "payload accepted without a kind");
+  require(f.dedupe_key.rfind("msg:", 0) == 0 || f.dedupe_key.rfind("sha256:", 0) == 0, "dedupe key prefix");
+  if (f.dedupe_key.rfind("sha256:", 0) == 0) require(f.dedupe_key.size() == 7 + 64, "sha256 dedupe key length");
+}
+
+}  // namespace
+
+int event_payload(const std::uint8_t* data, std::size_t size) {
+  std::string_view in(reinterpret_cast<const char*>(data), size);
+  auto xml = adapters::wecom::parse_xml_payload(in);
+  if (xml) check_fields(*xml);
+  auto json = adapters::wecom::parse_json_payload(in);
+  if (json) {
+    check_fields(*json);
+    require(json->kind.rfind("aibot:", 0) == 0, "robot kind prefix");
+  }
+  require(!(xml && json), "one payload parsed as both XML and JSON");
+  return 0;
+}
+
+}  // namespace yuer::fuzz
