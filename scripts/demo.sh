@@ -62,7 +62,13 @@ if [[ ! -s $dir/secrets/robot_keys ]]; then
     echo "$g $(grep -o '"key": "[^"]*"' "$fixture" | sed -n "${i}p" | sed 's/.*: "\(.*\)"/\1/')"
   done >"$dir/secrets/robot_keys"
 fi
-secret() { [[ -s $dir/secrets/$1 ]] || tr -dc 'A-Za-z0-9' </dev/urandom | head -c "$2" >"$dir/secrets/$1"; }
+# (no `tr </dev/urandom | head`: under pipefail its SIGPIPE would end the script)
+secret() {
+  [[ -s $dir/secrets/$1 ]] && return 0
+  local s=""
+  while ((${#s} < $2)); do s+=$(head -c 64 /dev/urandom | tr -dc 'A-Za-z0-9'); done
+  printf '%s' "${s:0:$2}" >"$dir/secrets/$1"
+}
 secret admin_token 40
 secret phone_key 40
 kfid=$(nth open_kfid 1)
@@ -158,22 +164,22 @@ ctl status >/dev/null || { log "yuerd did not start:"; tail -20 "$dir/logs/yuerd
 try() { local what=$1; shift; if "$@" >>"$dir/logs/setup.log" 2>&1; then log "$what"; else log "$what: skipped (see var/demo/logs/setup.log)"; fi; }
 if [[ ! -e $dir/.seeded ]]; then
   "$demo_tool" county --out "$dir" --families 1200 >/dev/null
-  try "org: 演示省 › 演示市 › 云川县, 3 townships, 9 villages" ctl org import "$dir/org.csv" --apply
+  try "org: 云南省 › 演示州 › 云川县, 3 townships, 9 villages" ctl org import "$dir/org.csv" --apply
   try "roster: 1,200 families (children 0-36 months)" ctl roster import "$dir/roster.csv" --apply
   add_parent() { try "parent group $3" ctl groups add --kind parent --unit "$1" --chat-id "$2" --name "$3" --owner "$4"; }
-  add_parent 990102100000 wrDemoqinghe1L36OHKJxrs 青禾镇宝宝成长1群 QingheCoord
-  add_parent 990102100000 wrDemoqinghe2zDYHwynFzW 青禾镇宝宝成长2群 QingheCoord
-  add_parent 990102200000 wrDemoshiqiao1zRk6SyqSUn 石桥乡宝宝成长1群 ShiqiaoCoord
-  add_parent 990102200000 wrDemoshiqiao2kACN26CdbB 石桥乡宝宝成长2群 ShiqiaoCoord
-  add_parent 990102300000 wrDemoliuxi1uPB5cukr87 柳溪镇宝宝成长1群 LiuxiCoord
-  add_parent 990102300000 wrDemoliuxi24IFAV4qRLb 柳溪镇宝宝成长2群 LiuxiCoord
+  add_parent 539901100000 wrDemoqinghe1L36OHKJxrs 青禾镇宝宝成长1群 QingheCoord
+  add_parent 539901100000 wrDemoqinghe2zDYHwynFzW 青禾镇宝宝成长2群 QingheCoord
+  add_parent 539901200000 wrDemoshiqiao1zRk6SyqSUn 石桥乡宝宝成长1群 ShiqiaoCoord
+  add_parent 539901200000 wrDemoshiqiao2kACN26CdbB 石桥乡宝宝成长2群 ShiqiaoCoord
+  add_parent 539901300000 wrDemoliuxi1uPB5cukr87 柳溪镇宝宝成长1群 LiuxiCoord
+  add_parent 539901300000 wrDemoliuxi24IFAV4qRLb 柳溪镇宝宝成长2群 LiuxiCoord
   add_mgmt() { try "management group $2" ctl groups add --kind management --unit "$1" --name "$2" --route robot --robot "$3"; }
-  add_mgmt 990102000000 云川县育儿项目管理群 county
-  add_mgmt 990102100000 青禾镇育儿项目工作群 qinghe
-  add_mgmt 990102200000 石桥乡育儿项目工作群 shiqiao
-  add_mgmt 990102300000 柳溪镇育儿项目工作群 liuxi
-  for t in "县级管理员 county_admin 990102000000 county" "青禾镇协调员 township_coordinator 990102100000 qinghe" \
-           "石桥乡协调员 township_coordinator 990102200000 shiqiao" "柳溪镇协调员 township_coordinator 990102300000 liuxi"; do
+  add_mgmt 539901000000 云川县育儿项目管理群 county
+  add_mgmt 539901100000 青禾镇育儿项目工作群 qinghe
+  add_mgmt 539901200000 石桥乡育儿项目工作群 shiqiao
+  add_mgmt 539901300000 柳溪镇育儿项目工作群 liuxi
+  for t in "县级管理员 county_admin 539901000000 county" "青禾镇协调员 township_coordinator 539901100000 qinghe" \
+           "石桥乡协调员 township_coordinator 539901200000 shiqiao" "柳溪镇协调员 township_coordinator 539901300000 liuxi"; do
     read -r name role unit file <<<"$t"
     if ctl tokens add --name "$name" --role "$role" --unit "$unit" --json >"$dir/logs/token.json" 2>>"$dir/logs/setup.log"; then
       grep -o '"secret": *"[^"]*"' "$dir/logs/token.json" | sed 's/.*"\(yt_[^"]*\)"/\1/' >"$dir/secrets/token_$file"
@@ -186,7 +192,7 @@ if [[ ! -e $dir/.seeded ]]; then
   today=$(TZ=Asia/Shanghai date +%F)
   later=$(TZ=Asia/Shanghai date -d '+30 days' +%F)
   schedule() {
-    try "schedule $1" ctl api POST /api/v1/schedules --data "{\"name\":\"$1\",\"audience\":{\"units\":[\"990102000000\"],\"group_kinds\":[\"parent\"],\"tags\":[]},
+    try "schedule $1" ctl api POST /api/v1/schedules --data "{\"name\":\"$1\",\"audience\":{\"units\":[\"539901000000\"],\"group_kinds\":[\"parent\"],\"tags\":[]},
       \"content\":{\"kind\":\"series\",\"ref\":\"default\"},\"time\":$2,\"start_date\":\"$today\",\"end_date\":null,
       \"quiet_hours\":\"21:30-07:30\",\"route\":\"$3\"}"
   }
@@ -194,7 +200,7 @@ if [[ ! -e $dir/.seeded ]]; then
   schedule "每周喂养提醒" '{"kind":"weekly","at":"19:30","weekday":3}' group_task
   schedule "县项目周报" '{"kind":"weekly","at":"08:30","weekday":1}' robot
   try "survey round: 婴幼儿喂养调查 ($today to $later)" ctl api POST /api/v1/surveys --data \
-    "{\"survey\":\"feeding\",\"name\":\"婴幼儿喂养调查\",\"units\":[\"990102000000\"],\"opens\":\"$today\",\"closes\":\"$later\"}"
+    "{\"survey\":\"feeding\",\"name\":\"婴幼儿喂养调查\",\"units\":[\"539901000000\"],\"opens\":\"$today\",\"closes\":\"$later\"}"
   touch "$dir/.seeded"
 else
   log "resuming: store, sandbox state and tokens from the last run"

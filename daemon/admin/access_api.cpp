@@ -111,6 +111,7 @@ awaitable<http::Response> AdminApi::api(http::Request req) {
   auto url = boost::urls::parse_origin_form(req.target());
   if (!url) co_return http::make_error(req, http::Status::bad_request, "api.bad_target", "malformed request target");
   std::string path = url->path();
+  const std::string query(url->encoded_query());  // `url` views req's target: not used after req moves
   std::vector<std::pair<std::string, std::string>> params;
   for (auto p : url->params()) params.emplace_back(std::string(p.key), std::string(p.value));
   const std::string method(req.method_string());
@@ -124,7 +125,10 @@ awaitable<http::Response> AdminApi::api(http::Request req) {
   std::optional<json> before;
   if (!d.denied && d.rule && d.rule->resolver != Resolver::kNone &&
       (who->role != Role::kSuperuser || d.audit)) {
-    before = co_await resolve(d.rule->resolver, resolver_id(path));
+    // Named locals, no temporaries in the co_await expression (GCC 12 coroutine double free).
+    std::string id = resolver_id(path);
+    const Resolver resolver = d.rule->resolver;
+    before = co_await resolve(resolver, id);
     if (before && who->role != Role::kSuperuser)
       if (auto denied = check_resource(*who, *before)) d.denied = std::move(denied);
     if (before && !d.denied)
@@ -173,7 +177,7 @@ awaitable<http::Response> AdminApi::api(http::Request req) {
     }
   }
   if (d.audit && access_) {
-    if (entry.query.empty()) entry.query = url->encoded_query();
+    if (entry.query.empty()) entry.query = query;
     entry.status = static_cast<int>(rsp.result_int());
     const bool is_json = rsp[boost::beast::http::field::content_type].starts_with("application/json");
     if (is_json && rsp.body().size() <= 64 * 1024) {
@@ -208,7 +212,8 @@ awaitable<std::optional<json>> AdminApi::resolve(Resolver resolver, std::string 
                        : resolver == Resolver::kSchedule ? "/api/v1/schedules"
                                                          : "/api/v1/surveys";
   http::Request get{http::Verb::get, target, 11};
-  auto rsp = co_await dispatch(std::move(get), target, Principal{});
+  Principal root;  // a named local, not a temporary in the co_await (GCC 12)
+  auto rsp = co_await dispatch(std::move(get), target, root);
   if (rsp.result() != http::Status::ok) co_return std::nullopt;
   auto j = json::parse(rsp.body(), nullptr, false);
   if (j.is_discarded()) co_return std::nullopt;

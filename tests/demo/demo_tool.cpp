@@ -1,5 +1,5 @@
 // yuer-demo: the sample county's CSVs and simulated parents for scripts/demo.sh (README.md here).
-// Everything it makes up is fictional: names, phone numbers (1390000xxxx), division codes (99…).
+// Everything it makes up is fictional: names, phone numbers (1390000xxxx), division codes (the made-up prefecture 5399…).
 #include "daemon/net/http_client.h"
 
 #include <CLI/CLI.hpp>
@@ -27,6 +27,11 @@ using namespace std::chrono_literals;
 
 volatile std::sig_atomic_t g_stop = 0;
 void on_signal(int) { g_stop = 1; }
+// Sleeps up to `d`, waking at once after SIGINT/SIGTERM.
+void nap(std::chrono::milliseconds d) {
+  for (auto end = std::chrono::steady_clock::now() + d; !g_stop && std::chrono::steady_clock::now() < end;)
+    std::this_thread::sleep_for(100ms);
+}
 
 struct Township {
   const char* code;
@@ -38,9 +43,9 @@ struct Township {
 };
 
 constexpr Township kTownships[] = {
-    {"990102100000", "青禾镇", {"青禾村", "杏花村", "上坝村"}, {"wmDemoQh1P", "wmDemoQh2P"}, {52, 47}},
-    {"990102200000", "石桥乡", {"石桥村", "河湾村", "松林村"}, {"wmDemoSq1P", "wmDemoSq2P"}, {55, 41}},
-    {"990102300000", "柳溪镇", {"柳溪村", "新田村", "白岩村"}, {"wmDemoLx1P", "wmDemoLx2P"}, {58, 44}},
+    {"539901100000", "青禾镇", {"青禾村", "杏花村", "上坝村"}, {"wmDemoQh1P", "wmDemoQh2P"}, {52, 47}},
+    {"539901200000", "石桥乡", {"石桥村", "河湾村", "松林村"}, {"wmDemoSq1P", "wmDemoSq2P"}, {55, 41}},
+    {"539901300000", "柳溪镇", {"柳溪村", "新田村", "白岩村"}, {"wmDemoLx1P", "wmDemoLx2P"}, {58, 44}},
 };
 
 std::string date_days_ago(int days) {
@@ -54,7 +59,7 @@ std::string date_days_ago(int days) {
 
 int write_county(const std::string& out_dir, int families) {
   std::ofstream org(out_dir + "/org.csv");
-  org << "区划代码,名称\n990000000000,演示省\n990100000000,演示市\n990102000000,云川县\n";
+  org << "区划代码,名称\n530000000000,云南省\n539900000000,演示州\n539901000000,云川县\n";
   for (const auto& t : kTownships) {
     org << t.code << "," << t.name << "\n";
     for (int v = 0; v < 3; ++v) org << std::string(t.code).substr(0, 9) << "2" << v + 1 << "1" << "," << t.villages[v] << "\n";
@@ -65,7 +70,7 @@ int write_county(const std::string& out_dir, int families) {
   const char* surnames[] = {"王", "李", "张", "刘", "陈", "杨", "赵", "黄", "周", "吴", "徐", "孙", "马", "朱", "胡", "郭"};
   const char* given[] = {"秀兰", "桂英", "丽", "敏", "静", "艳", "娟", "霞", "芳", "燕", "建华", "志强", "海燕", "春梅"};
   // Ages: slightly more young babies (births spread over 0-36 months, a few a day).
-  std::uniform_int_distribution<int> age(0, 36 * 30 + 20);
+  std::uniform_int_distribution<int> age(0, 36 * 30);  // under 36 months (1,096 days)
   int used[3][2] = {};
   for (int i = 0; i < families; ++i) {
     const int ti = i % 3;
@@ -229,7 +234,7 @@ int run_parents(const std::string& sandbox, const std::string& yuerd, const std:
     if (!rounds || !rounds->contains("rounds")) {
       if (!said_absent) std::cout << "yuer-demo parents: no survey API on " << yuerd << " yet (GET /api/v1/surveys); waiting\n";
       said_absent = true;
-      std::this_thread::sleep_for(10s);
+      nap(10s);
       continue;
     }
     int answered = 0;
@@ -247,10 +252,10 @@ int run_parents(const std::string& sandbox, const std::string& yuerd, const std:
         if (url.empty()) continue;
         if (p.answer(f, url, rng)) ++answered;
         if (answered % 25 == 0 && answered > 0) std::cout << "yuer-demo parents: " << answered << " families answered\n" << std::flush;
-        std::this_thread::sleep_for(std::chrono::milliseconds(pause_ms));
+        nap(std::chrono::milliseconds(pause_ms));
       }
     }
-    std::this_thread::sleep_for(5s);
+    nap(5s);
   }
   return 0;
 }
