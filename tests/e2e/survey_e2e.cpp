@@ -46,7 +46,6 @@ constexpr const char* kPhoneKey = "e2e-survey-phone-key-0123456789ab";
 constexpr int kParents = 500;     // parents who write (kParents - kStrangers are in the roster)
 constexpr int kStrangers = 20;    // the last 20 are not in the roster
 constexpr int kSilent = 40;       // roster households who never answer
-constexpr int kOld = 10;          // roster children over 36 months: not eligible
 
 const std::vector<std::string> kTownships = {"440103001000", "440103002000", "440103003000", "440104001000",
                                              "440104002000"};
@@ -167,9 +166,6 @@ std::string roster_csv(const std::vector<Household>& hs) {
       csv += fmt::format("{},{},{},{},家长{},{},,\n", c.id, iso(c.birth), c.seed % 2 ? "男" : "女", h.township, h.p,
                          h.phone);
   }
-  for (int i = 0; i < kOld; ++i)
-    csv += fmt::format("OLD{:03d},{},男,{},家长O{},139{:08d},,\n", i, iso(days_ago(1200 + i * 10)), kTownships[0], i,
-                       30000000 + i);
   return csv;
 }
 
@@ -536,7 +532,7 @@ TEST_CASE("survey: 500 parents answer over 微信客服; responses, coverage per
     if (h.in_roster)
       for (const auto& c : h.kids)
         if (c.age <= 36) ++eligible_by_township[h.township], ++eligible_total;
-  CHECK(round["eligible"] == eligible_total);  // the snapshot: the 10 older children are not in it
+  CHECK(round["eligible"] == eligible_total);  // the snapshot (the roster refuses children over 36 months)
   CHECK(round["state"] == "open");
   CHECK(round["units"] == json::array({"440103000000", "440104000000"}));
   REQUIRE(round["kf_links"].size() == kTownships.size());
