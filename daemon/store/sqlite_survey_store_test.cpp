@@ -72,7 +72,7 @@ TEST_CASE("survey store: state and responses are written together; a correction 
                                    {"c3", "440103002000", "2025-02-02"}},
                                   1000);
   CHECK_FALSE(env.store->conversation("kf", "wm_1", id).has_value());
-  SurveyTurnWrite t{"kf", "wm_1", id, R"({"v":1,"phase":"asking"})", {}};
+  SurveyTurnWrite t{"kf", "wm_1", id, R"({"v":1,"phase":"asking"})", {}, "", 0};
   CHECK(env.store->save_turn(t, 1100).empty());
   CHECK(*env.store->conversation("kf", "wm_1", id) == R"({"v":1,"phase":"asking"})");
 
@@ -83,7 +83,7 @@ TEST_CASE("survey store: state and responses are written together; a correction 
   CHECK(*env.store->conversation("kf", "wm_1", id) == R"({"v":1,"phase":"done"})");
 
   // The same child answered again (another day, another channel): replaced, history kept.
-  SurveyTurnWrite again{"app", "zhangsan", id, "{}", {response("c1", "440103001000", R"({"ever_bf":{"code":"no"}})")}};
+  SurveyTurnWrite again{"app", "zhangsan", id, "{}", {response("c1", "440103001000", R"({"ever_bf":{"code":"no"}})")}, "", 0};
   auto ids2 = env.store->save_turn(again, 1300);
   REQUIRE(ids2 == ids);
   auto all = env.store->responses(id);
@@ -100,7 +100,7 @@ TEST_CASE("survey store: state and responses are written together; a correction 
   CHECK(hist[0].channel == "kf");
 
   // Unmatched respondents are kept apart, one per (channel, user, birth date).
-  SurveyTurnWrite stranger{"kf", "wm_9", id, "{}", {response("", "", R"({})"), response("", "", R"({"x":{"int":1}})")}};
+  SurveyTurnWrite stranger{"kf", "wm_9", id, "{}", {response("", "", R"({})"), response("", "", R"({"x":{"int":1}})")}, "", 0};
   auto sid = env.store->save_turn(stranger, 1400);
   REQUIRE(sid.size() == 2);
   CHECK(sid[0] == sid[1]);
@@ -117,7 +117,7 @@ TEST_CASE("survey store: state and responses are written together; a correction 
 TEST_CASE("survey store: a child outside the snapshot does not raise coverage", "[store][survey]") {
   Env env;
   auto id = env.store->open_round(round_of("440103000000"), {{"c1", "440103001000", "2025-08-01"}}, 1000);
-  env.store->save_turn({"kf", "u", id, "{}", {response("late", "440103001000", "{}")}}, 1100);
+  env.store->save_turn({"kf", "u", id, "{}", {response("late", "440103001000", "{}")}, "", 0}, 1100);
   auto counts = env.store->coverage_counts(id);
   CHECK(counts["440103001000"].responded == 0);
   CHECK(counts["440103001000"].eligible == 1);
@@ -131,7 +131,7 @@ TEST_CASE("survey store: a read-only store refuses writes and changes nothing", 
   auto opened = open_sqlite_survey_store(ro);
   REQUIRE(opened.has_value());
   auto& store = *opened;
-  CHECK_THROWS_AS(store->save_turn({"kf", "u", id, "{}", {response("c1", "440103001000", "{}")}}, 1100), StoreError);
+  CHECK_THROWS_AS(store->save_turn({"kf", "u", id, "{}", {response("c1", "440103001000", "{}")}, "", 0}, 1100), StoreError);
   CHECK(store->responses(id).empty());
   CHECK_FALSE(store->conversation("kf", "u", id).has_value());
 }

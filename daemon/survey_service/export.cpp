@@ -13,13 +13,20 @@
 #include <map>
 #include <memory>
 #include <set>
-#include <variant>
 #include <vector>
 
 namespace yuer::survey_service {
 namespace {
 
-using Cell = std::variant<std::string, double>;
+// A text or a number (not std::variant: GCC 12 -O2 warns maybe-uninitialized on its copies).
+struct Cell {
+  Cell(std::string v) : text(std::move(v)) {}  // NOLINT: implicit on purpose
+  Cell(const char* v) : text(v) {}             // NOLINT
+  Cell(double v) : number(v), is_number(true) {}  // NOLINT
+  std::string text;
+  double number = 0;
+  bool is_number = false;
+};
 
 class Writer {
  public:
@@ -53,8 +60,8 @@ class CsvWriter final : public Writer {
     for (const auto& c : cells) {
       if (!first) out_ << ',';
       first = false;
-      if (auto* s = std::get_if<std::string>(&c)) out_ << csv_field(*s);
-      else out_ << fmt::format("{}", std::get<double>(c));
+      if (!c.is_number) out_ << csv_field(c.text);
+      else out_ << fmt::format("{}", c.number);
     }
     out_ << "\r\n";
   }
@@ -91,8 +98,8 @@ class XlsxWriter final : public Writer {
     if (!ws_) return;
     lxw_col_t col = 0;
     for (const auto& c : cells) {
-      if (auto* s = std::get_if<std::string>(&c)) worksheet_write_string(ws_, row_, col, s->c_str(), nullptr);
-      else worksheet_write_number(ws_, row_, col, std::get<double>(c), nullptr);
+      if (!c.is_number) worksheet_write_string(ws_, row_, col, c.text.c_str(), nullptr);
+      else worksheet_write_number(ws_, row_, col, c.number, nullptr);
       ++col;
     }
     ++row_;
