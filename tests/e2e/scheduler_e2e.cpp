@@ -123,6 +123,9 @@ audience = { units = ["4101"] }
       keys += r["chat_id"].get<std::string>() + " " + r["key"].get<std::string>() + "\n";
     yuerd->dir().write("secrets/robot_keys", keys);
     seed();
+    // The sandbox clock's rate (contracts.md): stopped at rate 0, then frozen for the steps.
+    const json c = sandbox.post("/_sandbox/clock", {{"rate", 0}});
+    CHECK(c["rate"].get<double>() == 0.0);
     sandbox.post("/_sandbox/clock", {{"freeze", true}});
   }
 
@@ -192,6 +195,8 @@ audience = { units = ["4101"] }
   void set_clock() {
     auto c = admin(http::Verb::post, "/api/v1/clock", {{"set_unix_ms", now_ms}, {"rate", 0}});
     REQUIRE(c["unix_ms"].get<std::int64_t>() == now_ms);
+    REQUIRE(c["rate"].get<double>() == 0.0);
+    REQUIRE(admin(http::Verb::get, "/api/v1/clock")["unix_ms"].get<std::int64_t>() == now_ms);
   }
 
   // Moves both clocks by `days`.
