@@ -11,15 +11,22 @@ namespace chr = std::chrono;
 
 // --- ControlledClock ---
 
+chr::milliseconds ControlledClock::extra_locked(chr::system_clock::time_point base_now) const {
+  if (rate_ == 1.0) return chr::milliseconds(0);
+  const double elapsed = static_cast<double>(chr::duration_cast<chr::milliseconds>(base_now - anchor_).count());
+  return chr::milliseconds(static_cast<std::int64_t>(elapsed * (rate_ - 1.0)));
+}
+
 chr::system_clock::time_point ControlledClock::now() const {
   std::lock_guard lock(mu_);
   if (frozen_at_) return *frozen_at_;
-  return base_.now() + offset_;
+  const auto b = base_.now();
+  return b + offset_ + extra_locked(b);
 }
 
 chr::steady_clock::time_point ControlledClock::steady_now() const {
   std::lock_guard lock(mu_);
-  return base_.steady_now() + offset_;
+  return base_.steady_now() + offset_ + extra_locked(base_.now());
 }
 
 void ControlledClock::advance(chr::milliseconds d) {
@@ -30,10 +37,12 @@ void ControlledClock::advance(chr::milliseconds d) {
 
 void ControlledClock::freeze(bool on) {
   std::lock_guard lock(mu_);
-  if (on && !frozen_at_) frozen_at_ = base_.now() + offset_;
+  const auto b = base_.now();
+  if (on && !frozen_at_) frozen_at_ = b + offset_ + extra_locked(b);
   if (!on && frozen_at_) {
     // Time resumes from where it stood.
-    offset_ = chr::duration_cast<chr::milliseconds>(*frozen_at_ - base_.now());
+    offset_ = chr::duration_cast<chr::milliseconds>(*frozen_at_ - b);
+    anchor_ = b;
     frozen_at_.reset();
   }
 }
@@ -46,7 +55,21 @@ bool ControlledClock::frozen() const {
 void ControlledClock::reset() {
   std::lock_guard lock(mu_);
   offset_ = chr::milliseconds(0);
+  rate_ = 1.0;
   frozen_at_.reset();
+}
+
+void ControlledClock::set_rate(double rate) {
+  std::lock_guard lock(mu_);
+  const auto b = base_.now();
+  offset_ += extra_locked(b);
+  anchor_ = b;
+  rate_ = rate;
+}
+
+double ControlledClock::rate() const {
+  std::lock_guard lock(mu_);
+  return frozen_at_ ? 0.0 : rate_;
 }
 
 // --- Context ---

@@ -1,5 +1,5 @@
 // wecom-sandbox: the WeCom emulator as a process (PRODUCT.md "Interfaces").
-//   wecom-sandbox --listen HOST:PORT [--fixture FILE] [--callback-url URL] [--state FILE] [--max-records N]
+//   wecom-sandbox --listen HOST:PORT [--fixture FILE] [--callback-url URL] [--state FILE] [--max-records N] [--clock-rate R]
 // Prints "wecom-sandbox listening on http://HOST:PORT" once it accepts; SIGINT/SIGTERM stop it.
 // Exit codes: 0 stopped by a signal, 1 runtime failure (cannot bind), 2 usage or fixture error.
 #include "daemon/base/clock.h"
@@ -34,6 +34,7 @@ int main(int argc, char** argv) {
   std::string state_path;
   int state_interval_s = 10;
   std::size_t max_records = 100'000;
+  double clock_rate = 1.0;
   cli.add_option("--listen", listen, "HOST:PORT to listen on (port 0 picks a free port)");
   cli.add_option("--fixture", fixture_path, "fixture JSON (default: the demo county)");
   cli.add_option("--callback-url", callback_url, "callback URL for apps whose fixture entry has none");
@@ -49,6 +50,8 @@ int main(int argc, char** argv) {
   cli.add_option("--max-records", max_records,
                  "keep the newest N requests, messages and callbacks each in the record (older ones are dropped)")
       ->check(CLI::Range(std::size_t{1}, std::size_t{100'000'000}));
+  cli.add_option("--clock-rate", clock_rate, "the sandbox clock runs this many times real time (1440 = a day a minute)")
+      ->check(CLI::Range(0.0, 1e7));
   try {
     cli.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -101,6 +104,7 @@ int main(int argc, char** argv) {
     if (auto w = sandbox::write_state_file(state_path, sb.save_state()); !w)
       std::cerr << "wecom-sandbox: " << w.error().message << "\n";  // keep running; the next save retries
   };
+  if (clock_rate != 1.0) sb.clock().set_rate(clock_rate);
   boost::asio::io_context ioc;
   metrics::Registry registry;
   sandbox::SandboxServer server(ioc, sb, listen, registry);

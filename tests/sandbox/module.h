@@ -25,7 +25,8 @@
 namespace yuer::sandbox {
 
 // The sandbox's notion of now: a base clock (SystemClock in the binary, ManualClock in tests)
-// moved by the control API (advance) or stopped (freeze). Thread-safe.
+// moved by the control API (advance), stopped (freeze) or run faster (rate: 1440 = a day per real
+// minute; --clock-rate). Thread-safe.
 class ControlledClock final : public Clock {
  public:
   explicit ControlledClock(const Clock& base) : base_(base) {}
@@ -34,12 +35,19 @@ class ControlledClock final : public Clock {
   void advance(std::chrono::milliseconds d);
   void freeze(bool on);  // freeze(true) stops time at the current instant; freeze(false) lets it run on
   bool frozen() const;
-  void reset();  // no offset, not frozen
+  void reset();  // no offset, not frozen, rate 1
+  // From now on the clock runs at `rate` times the base clock (0 = stopped). Requires: rate >= 0.
+  void set_rate(double rate);
+  double rate() const;
 
  private:
+  // The extra time run since anchor_ beyond the base clock ((rate - 1) x elapsed). Requires: mu_ held.
+  std::chrono::milliseconds extra_locked(std::chrono::system_clock::time_point base_now) const;
   const Clock& base_;
   mutable std::mutex mu_;
   std::chrono::milliseconds offset_{0};
+  double rate_ = 1.0;
+  std::chrono::system_clock::time_point anchor_{};
   std::optional<std::chrono::system_clock::time_point> frozen_at_;
 };
 

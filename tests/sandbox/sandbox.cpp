@@ -666,8 +666,13 @@ ApiReply Sandbox::control(const ApiRequest& req, const Target& t) {
       if (body.contains("advance_s") && body["advance_s"].is_number_integer())
         ctx_.clock.advance(chr::seconds(body["advance_s"].get<std::int64_t>()));
       if (body.contains("freeze") && body["freeze"].is_boolean()) ctx_.clock.freeze(body["freeze"].get<bool>());
+      if (body.contains("rate")) {
+        if (!body["rate"].is_number() || body["rate"].get<double>() < 0 || body["rate"].get<double>() > 1e7)
+          return control_error(400, "sandbox.bad_request", "rate must be a number from 0 to 10000000");
+        ctx_.clock.set_rate(body["rate"].get<double>());
+      }
     }
-    return control_json({{"unix_ms", ctx_.now_ms()}, {"frozen", ctx_.clock.frozen()}});
+    return control_json({{"unix_ms", ctx_.now_ms()}, {"frozen", ctx_.clock.frozen()}, {"rate", ctx_.clock.rate()}});
   }
   // Where an app's callbacks go (WeCom: set in the admin console). Tests whose receiver starts after
   // the sandbox (an ephemeral port) point the app at it here.
