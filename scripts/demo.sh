@@ -193,12 +193,11 @@ if [[ ! -e $dir/.seeded ]]; then
   later=$(TZ=Asia/Shanghai date -d '+30 days' +%F)
   schedule() {
     try "schedule $1" ctl api POST /api/v1/schedules --data "{\"name\":\"$1\",\"audience\":{\"units\":[\"539901000000\"],\"group_kinds\":[\"parent\"],\"tags\":[]},
-      \"content\":{\"kind\":\"series\",\"ref\":\"default\"},\"time\":$2,\"start_date\":\"$today\",\"end_date\":null,
+      \"content\":{\"kind\":\"series\",\"ref\":\"\"},\"time\":$2,\"start_date\":\"$today\",\"end_date\":null,
       \"quiet_hours\":\"21:30-07:30\",\"route\":\"$3\"}"
   }
   schedule "每日育儿小课堂（按月龄）" '{"kind":"daily","at":"09:00"}' auto
   schedule "每周喂养提醒" '{"kind":"weekly","at":"19:30","weekday":3}' group_task
-  schedule "县项目周报" '{"kind":"weekly","at":"08:30","weekday":1}' robot
   try "survey round: 婴幼儿喂养调查 ($today to $later)" ctl api POST /api/v1/surveys --data \
     "{\"survey\":\"feeding\",\"name\":\"婴幼儿喂养调查\",\"units\":[\"539901000000\"],\"opens\":\"$today\",\"closes\":\"$later\"}"
   touch "$dir/.seeded"

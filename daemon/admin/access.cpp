@@ -173,6 +173,8 @@ const std::vector<Rule>& rules() {
       {"GET", "/api/v1/surveys/*/missing", A::kScopedRead, U::kCode, "unit", true},
       {"GET", "/api/v1/surveys/*/indicators", A::kScopedRead, U::kCode},
       {"GET", "/api/v1/surveys/*/export", A::kScopedRead, U::kCode, "unit", false, false, R::kNone, true},
+      {"GET", "/api/v1/surveys/*/unmatched", A::kScopedRead, U::kPrefix, "unit", true},
+      {"GET", "/api/v1/surveys/*", A::kScopedRead, U::kNone, "unit", false, false, R::kSurvey},
       {"GET", "/api/v1/tokens", A::kAdmins, U::kNone, "unit", true},
       {"POST", "/api/v1/tokens", A::kAdmins},
       {"POST", "/api/v1/tokens/*/revoke", A::kAdmins, U::kNone, "unit", false, false, R::kToken},

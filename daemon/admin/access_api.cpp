@@ -2,6 +2,7 @@
 // access.h, resource lookups for ids in paths, list filtering and the audit log; and the
 // /api/v1/tokens and /api/v1/audit handlers. Secrets never reach a log line or the audit log.
 #include "daemon/admin/admin_api.h"
+#include "daemon/admin/reply.h"
 
 #include "daemon/base/secure.h"
 #include "daemon/net/peer_header.h"
@@ -19,11 +20,6 @@ namespace yuer::admin {
 namespace {
 
 using nlohmann::json;
-
-http::Response reply(const http::Request& req, const json& body, http::Status status = http::Status::ok) {
-  return http::make_response(req, status, body.dump(-1, ' ', false, json::error_handler_t::replace),
-                             "application/json; charset=utf-8");
-}
 
 std::int64_t wall_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())

@@ -94,6 +94,8 @@ TEST_CASE("every /api/v1 endpoint has a scope rule, checked per role", "[admin][
       {"GET", "/api/v1/surveys/2/missing", "ok", "ok", "ok"},
       {"GET", "/api/v1/surveys/2/indicators", "ok", "ok", "ok"},
       {"GET", "/api/v1/surveys/2/export", "ok", "ok", "ok"},
+      {"GET", "/api/v1/surveys/2/unmatched", "ok", "ok", "ok"},
+      {"GET", "/api/v1/surveys/2", "ok", "ok", "ok"},
       {"GET", "/api/v1/tokens", "auth.forbidden", "auth.forbidden", "ok"},
       {"POST", "/api/v1/tokens", "auth.forbidden", "auth.forbidden", "ok"},
       {"POST", "/api/v1/tokens/9/revoke", "auth.forbidden", "auth.forbidden", "ok"},

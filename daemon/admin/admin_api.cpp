@@ -1,4 +1,5 @@
 #include "daemon/admin/admin_api.h"
+#include "daemon/admin/reply.h"
 
 #include "daemon/base/secure.h"
 #include "daemon/org/importer.h"
@@ -24,11 +25,6 @@ awaitable<int> ping_store(store::Store* store) { co_return store->schema_version
 bool to_int64(std::string_view s, std::int64_t& out) {
   auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
   return ec == std::errc() && p == s.data() + s.size();
-}
-
-http::Response json_response(const http::Request& req, const json& body, http::Status status = http::Status::ok) {
-  return http::make_response(req, status, body.dump(-1, ' ', false, json::error_handler_t::replace),
-                             "application/json; charset=utf-8");
 }
 
 }  // namespace
@@ -136,17 +132,17 @@ awaitable<http::Response> AdminApi::list_inbox(http::Request req) {
     if (with_payload) item["payload"] = r.event.payload;
     items.push_back(std::move(item));
   }
-  co_return json_response(req, {{"items", std::move(items)}});
+  co_return reply(req, {{"items", std::move(items)}});
 }
 
 awaitable<http::Response> AdminApi::healthz(http::Request req) {
   try {
     int schema = co_await net::co_spawn(store_pool_, ping_store(&store_), net::use_awaitable);
-    co_return json_response(req, {{"status", "ok"}, {"schema_version", schema}});
+    co_return reply(req, {{"status", "ok"}, {"schema_version", schema}});
   } catch (const std::exception& e) {
     spdlog::error("healthz: store check failed: {}", e.what());
   }
-  co_return json_response(req, {{"status", "store_unavailable"}}, http::Status::service_unavailable);
+  co_return reply(req, {{"status", "store_unavailable"}}, http::Status::service_unavailable);
 }
 
 awaitable<http::Response> AdminApi::metrics_route(http::Request req) { co_return metrics_text(req); }

@@ -2,6 +2,7 @@
 // township join ways (the QR links coordinators share) and the alerts. Member lists are never
 // returned: a group shows counts only (members, parents matched to the roster).
 #include "daemon/admin/admin_api.h"
+#include "daemon/admin/reply.h"
 
 #include "daemon/groups/policy.h"
 
@@ -19,11 +20,6 @@ namespace yuer::admin {
 namespace {
 
 using nlohmann::json;
-
-http::Response reply(const http::Request& req, const json& body, http::Status status = http::Status::ok) {
-  return http::make_response(req, status, body.dump(-1, ' ', false, json::error_handler_t::replace),
-                             "application/json; charset=utf-8");
-}
 
 std::int64_t now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())

@@ -2,6 +2,7 @@
 // (without bodies), GET /api/v1/lessons/ID returns one with its body, sources and the source line.
 // The library is immutable after start, so nothing here goes to the store thread.
 #include "daemon/admin/admin_api.h"
+#include "daemon/admin/reply.h"
 
 #include "daemon/lessons/lesson.h"
 
@@ -14,11 +15,6 @@ namespace yuer::admin {
 namespace {
 
 using nlohmann::json;
-
-http::Response reply(const http::Request& req, const json& body) {
-  return http::make_response(req, http::Status::ok, body.dump(-1, ' ', false, json::error_handler_t::replace),
-                             "application/json; charset=utf-8");
-}
 
 std::optional<int> to_int(std::string_view s, int lo, int hi) {
   int n = 0;

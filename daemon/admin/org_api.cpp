@@ -2,6 +2,7 @@
 // run unless dry_run=0), and their listings. Family listings never carry phone numbers (only the
 // masked form) nor caregivers' names; nothing here logs personal data.
 #include "daemon/admin/admin_api.h"
+#include "daemon/admin/reply.h"
 
 #include "daemon/org/importer.h"
 
@@ -30,11 +31,6 @@ awaitable<std::vector<store::OrgUnit>> list_units(store::OrgStore* s, std::strin
 awaitable<std::pair<std::vector<store::Family>, std::int64_t>> list_families(store::OrgStore* s, store::FamilyQuery q) {
   auto rows = s->families(q);
   co_return std::make_pair(std::move(rows), s->count_families(q.unit_prefix));
-}
-
-http::Response reply(const http::Request& req, const json& body, http::Status status = http::Status::ok) {
-  return http::make_response(req, status, body.dump(-1, ' ', false, json::error_handler_t::replace),
-                             "application/json; charset=utf-8");
 }
 
 json report_json(const org::ImportReport& r, const org::ImportOptions& o) {

@@ -1,6 +1,7 @@
 // The outbox part of the admin API: push a notice, list/show rows, retry and cancel; and the
 // customer-group task route: push to customer groups, list tasks (supervisors: who has not confirmed).
 #include "daemon/admin/admin_api.h"
+#include "daemon/admin/reply.h"
 
 #include "daemon/base/secure.h"
 
@@ -19,11 +20,6 @@ using nlohmann::json;
 awaitable<std::vector<store::OutboxRow>> list_outbox(store::OutboxStore* s, store::OutboxQuery q) { co_return s->list(q); }
 awaitable<std::optional<store::OutboxRow>> get_outbox(store::OutboxStore* s, std::int64_t id) { co_return s->get(id); }
 awaitable<std::vector<store::OutboxRouteStats>> outbox_stats(store::OutboxStore* s) { co_return s->stats(); }
-
-http::Response reply(const http::Request& req, const json& body, http::Status status = http::Status::ok) {
-  return http::make_response(req, status, body.dump(-1, ' ', false, json::error_handler_t::replace),
-                             "application/json; charset=utf-8");
-}
 
 json row_json(const store::OutboxRow& r, bool with_content) {
   json j = {{"id", r.item.id},

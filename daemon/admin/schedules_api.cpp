@@ -2,6 +2,7 @@
 // POST /api/v1/schedules/ID/pause|resume, GET /api/v1/schedules/preview, GET /api/v1/pushes; and
 // the controllable clock GET/POST /api/v1/clock ([time] test_clock only). Logic in daemon/scheduler.
 #include "daemon/admin/admin_api.h"
+#include "daemon/admin/reply.h"
 
 #include "daemon/scheduler/zone.h"
 
@@ -16,11 +17,6 @@ namespace yuer::admin {
 namespace {
 
 using nlohmann::json;
-
-http::Response reply(const http::Request& req, const json& body, http::Status status = http::Status::ok) {
-  return http::make_response(req, status, body.dump(-1, ' ', false, json::error_handler_t::replace),
-                             "application/json; charset=utf-8");
-}
 
 json view_json(const scheduler::ScheduleView& v) {
   json j = scheduler::schedule_to_json(v.schedule);

@@ -3,6 +3,7 @@
 // unmatched responses and exports. Every list takes `unit=` (a code or a prefix of one). The
 // audit log and the access scopes are the central layer's (daemon/admin), not this file's.
 #include "daemon/admin/admin_api.h"
+#include "daemon/admin/reply.h"
 
 #include "daemon/survey/coverage.h"
 #include "daemon/survey/indicators.h"
@@ -28,11 +29,6 @@ namespace {
 
 using nlohmann::json;
 namespace ss = survey_service;
-
-http::Response reply(const http::Request& req, const json& body, http::Status status = http::Status::ok) {
-  return http::make_response(req, status, body.dump(-1, ' ', false, json::error_handler_t::replace),
-                             "application/json; charset=utf-8");
-}
 
 double percent(std::int64_t num, std::int64_t den) {
   if (den <= 0) return 0;

@@ -158,7 +158,7 @@ TEST_CASE("child ids, sex, names, external ids", "[org][validate]") {
   CHECK_FALSE(check_external_userid("wm abc").has_value());
 }
 
-TEST_CASE("programme tags split on ; and ；", "[org][validate]") {
+TEST_CASE("programme tags split on ASCII and full-width semicolons", "[org][validate]") {
   auto [input, expected] = GENERATE(table<std::string, std::vector<std::string>>({
       {"", {}},
       {"特困", {"特困"}},

@@ -84,7 +84,7 @@ TEST_CASE("staging: within a band, the lesson that suits most of the group's chi
   CHECK(p->suited >= 1);
 }
 
-TEST_CASE("staging: no children, unborn or too old children give nothing; a topic narrows the series",
+TEST_CASE("staging: no children, unborn or too old children give nothing, a topic narrows the series",
           "[scheduler][staging]") {
   StagingState st;
   CHECK_FALSE(pick_for_group(library(), "", {}, st, 4));
@@ -135,7 +135,7 @@ Schedule daily(std::string route, std::vector<std::string> units = {}, std::vect
 
 }  // namespace
 
-TEST_CASE("planner: one push per group in the audience, by its route; never a lesson twice", "[scheduler][staging]") {
+TEST_CASE("planner: one push per group in the audience, by its route, never a lesson twice", "[scheduler][staging]") {
   const Zone z = Zone::fixed(8 * 3600, "UTC+8");
   World w;
   w.groups = {group(1, "parent", "410102001000", "robot", "r1"), group(2, "parent", "410102002000", "group_task", ""),

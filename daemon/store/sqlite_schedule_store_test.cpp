@@ -41,7 +41,7 @@ SchedulePush push(std::string target, std::string lesson, std::int64_t at, std::
   return p;
 }
 
-TEST_CASE("schedule store: put keeps state and watermark unless reset; set_state", "[store][schedules]") {
+TEST_CASE("schedule store: put keeps state and watermark unless reset, set_state", "[store][schedules]") {
   Env env;
   ScheduleRow r{"s1", "每日", "active", "{}", "config", 100, 0, 0, 0};
   env.store->put_schedule(r, true, 10);
@@ -62,7 +62,7 @@ TEST_CASE("schedule store: put keeps state and watermark unless reset; set_state
   CHECK(env.store->schedules().size() == 1);
 }
 
-TEST_CASE("schedule store: an occurrence commits its pushes and the watermark at once; a repeat adds nothing",
+TEST_CASE("schedule store: an occurrence commits its pushes and the watermark at once, a repeat adds nothing",
           "[store][schedules]") {
   Env env;
   env.store->put_schedule({"s1", "每日", "active", "{}", "api", 0, 0, 0, 0}, true, 1);

@@ -65,7 +65,7 @@ TEST_CASE("survey store: a round keeps its eligible snapshot", "[store][survey]"
   CHECK_FALSE(env.store->round(id + 100).has_value());
 }
 
-TEST_CASE("survey store: state and responses are written together; a correction keeps history", "[store][survey]") {
+TEST_CASE("survey store: state and responses are written together, a correction keeps history", "[store][survey]") {
   Env env;
   auto id = env.store->open_round(round_of("440103000000"),
                                   {{"c1", "440103001000", "2025-08-01"}, {"c2", "440103001000", "2024-01-01"},

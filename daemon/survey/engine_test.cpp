@@ -165,7 +165,7 @@ TEST_CASE("an unknown parent is matched by birth date and the last 4 phone digit
   CHECK(run.state.current == "bf_yesterday");
 }
 
-TEST_CASE("an unmatched parent still answers; the response is kept as unmatched", "[survey][engine]") {
+TEST_CASE("an unmatched parent still answers, the response is kept as unmatched", "[survey][engine]") {
   std::vector<Step> steps = {{"你好", "出生日期"}, {"2025-9-9", "后4位"}, {"1111", "没有找到"},
                              {"2025-9-9", "后4位"}, {"2222", "工作人员之后会核对"}};
   auto run = play(steps, "");

@@ -51,7 +51,7 @@ route = "robot"
 
 }  // namespace
 
-TEST_CASE("config: [scheduler] and [[schedule]] are read; defaults hold without them", "[yuerd][config][scheduler]") {
+TEST_CASE("config: [scheduler] and [[schedule]] are read, defaults hold without them", "[yuerd][config][scheduler]") {
   auto plain = load("http://127.0.0.1:9", "");
   INFO((plain ? "" : plain.error().message));
   REQUIRE(plain.has_value());

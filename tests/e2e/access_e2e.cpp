@@ -68,7 +68,7 @@ std::string roster() {
 
 }  // namespace
 
-TEST_CASE("access: scoped tokens see and change only their unit; audit log; lockout; console served",
+TEST_CASE("access: scoped tokens see and change only their unit, audit log, lockout, console served",
           "[e2e][access]") {
   Env env;
   const std::string admin = env.yuerd.secrets().admin_token;

@@ -319,7 +319,7 @@ class Trial {
   TrialResult result_;
 };
 
-TEST_CASE("kill -9 during a fan-out and during callbacks loses nothing acknowledged; a mid-run copy of the store opens intact",
+TEST_CASE("kill -9 during a fan-out and during callbacks loses nothing acknowledged, a mid-run copy of the store opens intact",
           "[e2e][crash]") {
   const Sizes s = sizes();
   std::mt19937_64 rng(s.seed);

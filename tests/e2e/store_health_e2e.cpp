@@ -154,7 +154,7 @@ TEST_CASE("a store that cannot be written answers 503, keeps running and recover
   CHECK(d.stop() == 0);
 }
 
-TEST_CASE("yuerctl backup copies a live store; the copy restores", "[e2e][store][yuerctl]") {
+TEST_CASE("yuerctl backup copies a live store, the copy restores", "[e2e][store][yuerctl]") {
   YuerdFixture d;
   d.start();
   auto crypt = d.app_crypt();

@@ -508,7 +508,7 @@ bool eventually(const std::function<bool()>& done, std::chrono::seconds limit) {
 
 }  // namespace
 
-TEST_CASE("survey: 500 parents answer over 微信客服; responses, coverage per level and indicators are right",
+TEST_CASE("survey: 500 parents answer over 微信客服, responses, coverage per level and indicators are right",
           "[e2e][survey]") {
   const auto started = std::chrono::steady_clock::now();
   Run run;
