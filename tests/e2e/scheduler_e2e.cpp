@@ -255,7 +255,7 @@ audience = { units = ["4101"] }
 }  // namespace
 
 TEST_CASE("issue 6: 90 days of age-staged pushes to 20 groups equal the preview, across a restart and double "
-          "ticks; a 3-day outage catches up within the window; quiet hours respected",
+          "ticks, a 3-day outage catches up within the window, quiet hours respected",
           "[e2e][scheduler]") {
   World w;
   w.yuerd->start();
