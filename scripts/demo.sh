@@ -109,10 +109,14 @@ phone_key_file = "secrets/phone_key"
 [time]
 zone = "Asia/Shanghai"
 $1
+[callback]
+replay_window_s = 3600  # the demo's clocks run fast: an hour of demo time is 2.5 s
 [admin]
 token_file = "secrets/admin_token"
 [content]
 lessons_dir = "$root/templates/lessons"
+[survey]
+dir = "$root/templates/surveys"
 [log]
 level = "info"
 EOF
@@ -159,6 +163,10 @@ sbx POST /_sandbox/apps/callback_url --data "{\"agent_id\":1000002,\"callback_ur
 pids+=($!)
 for _ in $(seq 100); do ctl status >/dev/null 2>&1 && break; sleep 0.1; done
 ctl status >/dev/null || { log "yuerd did not start:"; tail -20 "$dir/logs/yuerd.log"; exit 1; }
+# Both clocks run fast: start yuerd's from the sandbox's, so callback timestamps stay in the window.
+if now=$(sbx GET /_sandbox/clock 2>/dev/null | grep -o '"unix_ms": *[0-9]*' | grep -o '[0-9]*$'); then
+  ctl api POST /api/v1/clock --data "{\"set_unix_ms\":$now}" >/dev/null 2>&1 || true
+fi
 
 # --- the sample county: org, roster, groups, tokens, schedules, a survey round (fresh runs only)
 try() { local what=$1; shift; if "$@" >>"$dir/logs/setup.log" 2>&1; then log "$what"; else log "$what: skipped (see var/demo/logs/setup.log)"; fi; }

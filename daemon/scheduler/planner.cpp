@@ -31,9 +31,20 @@ std::string resolve_route(const std::string& route, const store::ChatGroup& g, s
 
 namespace {
 
+// A full 12-digit division code stands for its unit and everything below it (539901000000, a
+// county, covers 539901…), as the admin API's scoped callers and the console write it; shorter
+// entries are prefixes as they are.
+std::string_view significant(std::string_view p) {
+  if (p.size() != 12) return p;
+  for (std::size_t digits : {2, 4, 6, 9})
+    if (p.find_first_not_of('0', digits) == std::string_view::npos) return p.substr(0, digits);
+  return p;
+}
+
 bool unit_in(const std::string& code, const std::vector<std::string>& prefixes) {
   if (prefixes.empty()) return true;
-  return std::any_of(prefixes.begin(), prefixes.end(), [&](const std::string& p) { return code.starts_with(p); });
+  return std::any_of(prefixes.begin(), prefixes.end(),
+                     [&](const std::string& p) { return code.starts_with(significant(p)); });
 }
 
 bool tagged(const std::vector<std::string>& tags, const std::vector<std::string>& wanted) {

@@ -145,6 +145,7 @@ TEST_CASE("planner: one push per group in the audience, by its route, never a le
   for (std::int64_t id : {1, 2, 3, 4, 5})
     w.children[id] = {{"c" + std::to_string(id), "2026-06-01", {id == 2 ? "特困" : ""}}};
   PlanSettings ps;
+  const World untouched = w;
   const Schedule s = daily("auto", {"4101"});
   std::map<std::string, std::set<std::string>> had;
   for (int day = 0; day < 30; ++day) {
@@ -163,6 +164,18 @@ TEST_CASE("planner: one push per group in the audience, by its route, never a le
     if (!pushes.empty()) CHECK(targets == std::set<std::string>{"g:1", "g:2"});
   }
   CHECK(had["g:1"].size() >= 3);
+
+  // A full division code names its unit and everything below it; a township's code only that township.
+  int q12 = 0;
+  const std::int64_t t12 = z.to_unix_ms({2026, 12, 1, 9, 0, 0});
+  std::set<std::string> county, township;
+  World wc = untouched, wt = untouched;
+  for (const auto& p : plan_occurrence(daily("auto", {"410102000000"}), t12, t12, z, library(), ps, wc, q12))
+    county.insert(p.target);
+  for (const auto& p : plan_occurrence(daily("auto", {"410102002000"}), t12, t12, z, library(), ps, wt, q12))
+    township.insert(p.target);
+  CHECK(county == std::set<std::string>{"g:1", "g:2"});
+  CHECK(township == std::set<std::string>{"g:2"});
 
   // Tags: only groups with a child carrying one of them.
   World w2;

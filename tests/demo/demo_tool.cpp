@@ -168,6 +168,8 @@ class Parents {
     if (auto m = std::smatch(); std::regex_search(url, m, std::regex("open_kfid=([A-Za-z0-9_-]+)"))) kfid = m[1];
     if (!post_sandbox("/_sandbox/kf/write", {{"external_userid", user}, {"enter_session", {{"url", url}}}})) return false;
     if (kfid.empty()) kfid = "wkDemoHeHVlLB5o7NBNCti";
+    // yuer never speaks first (WeCom's kf rules): the parent opens the link and says hello.
+    if (!post_sandbox("/_sandbox/kf/write", {{"external_userid", user}, {"text", "你好，我来填调查"}})) return false;
     std::size_t seen = 0;
     for (int turn = 0; turn < 40 && !g_stop; ++turn) {
       auto out = next_out(kfid, user, seen, 8s);

@@ -613,15 +613,20 @@ TEST_CASE("survey: 500 parents answer over 微信客服, responses, coverage per
       run.yuerd->start();
       run.ring();
     }
-    // Every writer gets at least one answer, and nothing is left to send.
-    const bool answered = eventually(
-        [&] {
-          run.collect();
-          for (const auto& u : writers)
-            if (run.by_user[u]->inbox.size() <= run.by_user[u]->seen) return false;
-          return run.open_kf_rows() == 0;
-        },
-        60s);
+    // Every writer gets at least one answer, and nothing is left to send. The bound is on progress
+    // (a minute without one fails), not on the whole wave: a loaded CI machine sends more slowly.
+    const auto done = [&] {
+      run.collect();
+      for (const auto& u : writers)
+        if (run.by_user[u]->inbox.size() <= run.by_user[u]->seen) return false;
+      return run.open_kf_rows() == 0;
+    };
+    bool answered = eventually(done, 60s);
+    for (int more = 0; !answered && more < 4; ++more) {
+      const auto open_before = run.open_kf_rows();
+      answered = eventually(done, 60s);
+      if (!answered && run.open_kf_rows() >= open_before) break;  // no progress in a minute
+    }
     if (!answered) {
       std::size_t missing = 0;
       for (const auto& u : writers) missing += run.by_user[u]->inbox.size() <= run.by_user[u]->seen;
