@@ -100,6 +100,8 @@ token_file = "secrets/bot_token"
 aes_key_file = "secrets/bot_aes_key"
 [group_task]
 enabled = true
+batch_delay_s = 5  # real seconds: posts for one owner are merged this long before the task is made
+first_check_s = 5
 [groups]
 enabled = true
 soft_cap = 350
