@@ -202,16 +202,17 @@ class Parents {
     return std::min(a, b);
   }
   static std::string reply(const std::string& q, const Family& f, std::mt19937& rng) {
-    if (q.find("手机") != std::string::npos || q.find("电话") != std::string::npos) return f.phone;
-    if (q.find("出生") != std::string::npos || q.find("生日") != std::string::npos) return f.birth_date;
-    if (q.find("编号") != std::string::npos) return f.child_id;
-    if (q.find("确认") != std::string::npos) return "1";
-    // Numbered options: "1." "1、" "1 " ... answer one of them.
+    if (q.find("回复“确认”") != std::string::npos) return "确认";  // the summary
+    // Numbered options, one per line ("\n1. 吃过"): answer one of them. Checked before the words
+    // below, which also appear in option questions (宝宝出生以后吃过妈妈的奶吗？).
     int max_option = 0;
     for (int n = 1; n <= 9; ++n)
-      for (const char* sep : {".", "、", "．", ")", "）", " ", "："})
-        if (q.find(std::to_string(n) + sep) != std::string::npos) max_option = std::max(max_option, n);
+      for (const char* sep : {".", "、", "．", ")", "）"})
+        if (q.find("\n" + std::to_string(n) + sep) != std::string::npos) max_option = std::max(max_option, n);
     if (max_option > 0) return std::to_string(1 + pick(rng, static_cast<std::size_t>(max_option)));
+    if (q.find("手机") != std::string::npos || q.find("电话") != std::string::npos) return f.phone.size() >= 4 ? f.phone.substr(f.phone.size() - 4) : f.phone;
+    if (q.find("出生") != std::string::npos || q.find("生日") != std::string::npos) return f.birth_date;
+    if (q.find("编号") != std::string::npos) return f.child_id;
     if (q.find("是") != std::string::npos && q.find("否") != std::string::npos) return rng() % 3 ? "是" : "否";
     if (q.find("次") != std::string::npos) return std::to_string(rng() % 6);
     return "1";
