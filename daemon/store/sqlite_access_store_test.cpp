@@ -9,21 +9,7 @@ namespace {
 
 using testing::TempDir;
 
-struct Env {
-  TempDir dir;
-  Settings settings;
-  std::unique_ptr<AccessStore> store;
-  Env() {
-    settings.path = (dir.path() / "yuer.db").string();
-    reopen();
-  }
-  void reopen() {
-    store.reset();
-    auto opened = open_sqlite_access_store(settings);
-    REQUIRE(opened.has_value());
-    store = std::move(*opened);
-  }
-};
+using Env = testing::StoreEnv<AccessStore, open_sqlite_access_store>;
 
 AdminToken token(std::string name, std::string hash, std::string unit = "440305100000") {
   AdminToken t;

@@ -13,17 +13,7 @@ namespace {
 
 using testing::TempDir;
 
-struct Env {
-  TempDir dir;
-  Settings settings;
-  std::unique_ptr<GroupStore> store;
-  Env() {
-    settings.path = (dir.path() / "yuer.db").string();
-    auto opened = open_sqlite_group_store(settings);
-    REQUIRE(opened.has_value());
-    store = std::move(*opened);
-  }
-};
+using Env = testing::StoreEnv<GroupStore, open_sqlite_group_store>;
 
 ChatGroup parent(std::string chat, std::string unit = "440103001000") {
   ChatGroup g;

@@ -12,17 +12,7 @@ namespace {
 
 using testing::TempDir;
 
-struct Env {
-  TempDir dir;
-  Settings settings;
-  std::unique_ptr<OrgStore> store;
-  Env() {
-    settings.path = (dir.path() / "yuer.db").string();
-    auto opened = open_sqlite_org_store(settings);
-    REQUIRE(opened.has_value());
-    store = std::move(*opened);
-  }
-};
+using Env = testing::StoreEnv<OrgStore, open_sqlite_org_store>;
 
 Family family(std::string id, std::string unit, std::string masked = "138****0000") {
   Family f;

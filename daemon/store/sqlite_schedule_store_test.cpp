@@ -14,17 +14,7 @@ namespace {
 
 using testing::TempDir;
 
-struct Env {
-  TempDir dir;
-  Settings settings;
-  std::unique_ptr<ScheduleStore> store;
-  Env() {
-    settings.path = (dir.path() / "yuer.db").string();
-    auto opened = open_sqlite_schedule_store(settings);
-    REQUIRE(opened.has_value());
-    store = std::move(*opened);
-  }
-};
+using Env = testing::StoreEnv<ScheduleStore, open_sqlite_schedule_store>;
 
 SchedulePush push(std::string target, std::string lesson, std::int64_t at, std::string key) {
   SchedulePush p;

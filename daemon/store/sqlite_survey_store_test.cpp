@@ -9,17 +9,7 @@ namespace {
 
 using testing::TempDir;
 
-struct Env {
-  TempDir dir;
-  Settings settings;
-  std::unique_ptr<SurveyStore> store;
-  Env() {
-    settings.path = (dir.path() / "yuer.db").string();
-    auto opened = open_sqlite_survey_store(settings);
-    REQUIRE(opened.has_value());
-    store = std::move(*opened);
-  }
-};
+using Env = testing::StoreEnv<SurveyStore, open_sqlite_survey_store>;
 
 SurveyRound round_of(std::string unit) {
   SurveyRound r;

@@ -3,11 +3,13 @@
 #pragma once
 
 #include "daemon/model/inbound_event.h"
+#include "daemon/store/store.h"
 
 #include <sys/resource.h>
 
 #include <cstdlib>
 #include <filesystem>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <system_error>
@@ -57,5 +59,24 @@ inline model::InboundEvent make_event(std::string receiver, std::string dedupe_k
   e.payload = std::move(payload);
   return e;
 }
+
+// One part of the store (`open` is its open_sqlite_*_store) on a fresh file in a temp folder.
+// Throws when the part cannot be opened, which fails the test that made it.
+template <class Part, auto open>
+struct StoreEnv {
+  TempDir dir;
+  Settings settings;
+  std::unique_ptr<Part> store;
+  StoreEnv() {
+    settings.path = (dir.path() / "yuer.db").string();
+    reopen();
+  }
+  void reopen() {
+    store.reset();
+    auto opened = open(settings);
+    if (!opened) throw std::runtime_error("cannot open the store: " + opened.error().message);
+    store = std::move(*opened);
+  }
+};
 
 }  // namespace yuer::store::testing
