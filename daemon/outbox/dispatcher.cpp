@@ -288,8 +288,12 @@ awaitable<void> Dispatcher::deliver(std::string route, std::string target) {
 
   store::AttemptResult result;
   result.id = id;
-  bool woken = false;
   bool waits = false;
+  // Wakes (set_target_ready) counted from the attempt's start until memory is updated below: a
+  // wake that arrives while the attempt's result is being committed is not lost either (the head
+  // would otherwise wait for a next wake that may never come: a kf parent who waits for our
+  // answer writes nothing).
+  const std::uint64_t wakes_before = r->targets[target].wakes;
   if (head.expire_at_ms > 0 && head.expire_at_ms <= now_ms()) {
     result.state = OutboxState::kExpired;
     result.reason = "超过有效期，未发送";
@@ -303,9 +307,7 @@ awaitable<void> Dispatcher::deliver(std::string route, std::string target) {
     std::vector<std::int64_t> marks(1, id);
     co_await commit(std::move(marks), std::vector<store::AttemptResult>());
     model::OutboxItem item = head.item;
-    const std::uint64_t wakes_before = r->targets[target].wakes;
     auto outcome = co_await r->channel->send(std::move(item));
-    woken = r->targets[target].wakes != wakes_before;
     waits = outcome.kind == OutcomeKind::kWaitForEvent;
     const int attempts = head.item.attempts + 1;
     result.errcode = outcome.errcode;
@@ -355,6 +357,7 @@ awaitable<void> Dispatcher::deliver(std::string route, std::string target) {
     Pending& p = q.items.front();
     p.last_reason = result.reason;
     if (waits) {
+      const bool woken = q.wakes != wakes_before;
       p.waiting = !woken;
       p.next_attempt_ms = woken ? now_ms() : (p.expire_at_ms > 0 ? p.expire_at_ms : kNeverMs);
     } else {

@@ -7,6 +7,7 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/use_future.hpp>
 #include <catch2/catch.hpp>
 
@@ -35,6 +36,7 @@ class RecordingChannel final : public model::OutboundChannel {
   bool knows_target(const std::string& target) const override { return target != "nobody"; }
   awaitable<SendOutcome> send(model::OutboxItem item) override {
     ++attempts[item.content];
+    if (on_send) on_send(item);
     if (auto it = script.find(item.content); it != script.end() && !it->second.empty()) {
       auto o = it->second.front();
       it->second.erase(it->second.begin());
@@ -51,6 +53,7 @@ class RecordingChannel final : public model::OutboundChannel {
   TargetReady ready;
   std::map<std::string, int> attempts;
   std::map<std::string, std::vector<SendOutcome>> script;  // by content: outcomes before success
+  std::function<void(const model::OutboxItem&)> on_send;   // called at the start of every attempt
 
  private:
   const Clock& clock_;
@@ -358,6 +361,33 @@ TEST_CASE("dispatcher: a waiting message expires at its expire_at with the reaso
   CHECK(row.item.attempts == 0);
   CHECK(h.channel.attempts["late"] == 1);
   CHECK(h.channel.sent.empty());
+}
+
+}  // namespace yuer::outbox
+
+namespace yuer::outbox {
+
+// Issue 7 (survey e2e flake): the kf route answered "wait" (the parent's window had not moved
+// yet), and KfSync's wake for that parent reached the dispatcher while the wait result was being
+// committed. The wake was counted but the head was left waiting anyway: the parent, who waits for
+// our answer, never wrote again, and the reply stayed queued for good.
+TEST_CASE("dispatcher: a wake that arrives while a wait result is committed is not lost", "[outbox][dispatcher][wake]") {
+  Harness h;
+  h.channel.script["r1"] = {SendOutcome::wait(0, "家长还没有给客服发过消息")};
+  int posted = 0;
+  // The wake is posted to the io thread during the attempt: it runs after send() has answered,
+  // while deliver() waits for the store to commit the result (the store hop lets it run).
+  h.channel.on_send = [&](const model::OutboxItem& item) {
+    if (item.content != "r1" || posted++) return;
+    boost::asio::post(h.ioc, [&] { h.channel.ready("P"); });
+  };
+  h.start();
+  auto r1 = h.enqueue("P", "r1").value();
+  h.settle();
+  CHECK(posted == 1);
+  CHECK(h.channel.attempts["r1"] == 2);  // tried again at once, without another wake
+  CHECK(contents_for(h.channel, "P") == std::vector<std::string>{"r1"});
+  CHECK(h.row(r1.ids[0]).state == OutboxState::kSent);
 }
 
 }  // namespace yuer::outbox
