@@ -145,9 +145,31 @@ awaitable<bool> KfSync::sync_pages(std::string open_kfid, std::string token) {
     transient = 0;
     ++page;
     const json& body = reply.body;
+    // The parents' windows move BEFORE their messages reach the inbox. The survey consumer reads
+    // the inbox as soon as a message is there and queues its answer at once; judged against the
+    // parent's previous window (or none: a first message), that answer would wait for a window move
+    // that raced with it, or be counted against the wrong window (issue 7, the survey e2e flake).
+    // Moving early is safe: WeCom has the message, so its window is open. A crash before the inbox
+    // has the messages replays the page (the cursor moves last), and windows never move back.
     std::vector<store::KfCustomerMessage> customer;
     auto list = body.find("msg_list");
-    if (list != body.end() && list->is_array()) {
+    const bool has_list = list != body.end() && list->is_array();
+    if (has_list)
+      for (const auto& m : *list)
+        if (m.is_object() && !str(m, "msgid").empty() && int_of(m, "origin") == kOriginCustomer &&
+            !str(m, "external_userid").empty())
+          customer.push_back({str(m, "open_kfid").empty() ? open_kfid : str(m, "open_kfid"), str(m, "external_userid"),
+                              int_of(m, "send_time") * 1000, str(m, "msgid")});
+    if (!customer.empty()) {
+      std::string keep_cursor;  // empty: the cursor is not moved yet
+      const std::int64_t now = unix_ms(clock_);
+      auto moved = co_await boost::asio::co_spawn(
+          store_ex_, store_page(&store_, open_kfid, std::move(keep_cursor), std::move(customer), now),
+          boost::asio::use_awaitable);
+      for (const auto& p : moved)
+        if (moved_) moved_(format_target({p.open_kfid, p.external_userid}));
+    }
+    if (has_list) {
       for (const auto& m : *list) {
         if (!m.is_object()) continue;
         const std::string msgid = str(m, "msgid");
@@ -170,16 +192,14 @@ awaitable<bool> KfSync::sync_pages(std::string open_kfid, std::string token) {
           co_return false;
         }
         if (!accepted->duplicate) ++stored;
-        if (int_of(m, "origin") == kOriginCustomer && !str(m, "external_userid").empty())
-          customer.push_back({str(m, "open_kfid").empty() ? open_kfid : str(m, "open_kfid"), str(m, "external_userid"),
-                              int_of(m, "send_time") * 1000});
       }
     }
-    auto moved = co_await boost::asio::co_spawn(
-        store_ex_, store_page(&store_, open_kfid, str(body, "next_cursor"), std::move(customer), unix_ms(clock_)),
-        boost::asio::use_awaitable);
-    for (const auto& p : moved)
-      if (moved_) moved_(format_target({p.open_kfid, p.external_userid}));
+    // Then the cursor (the windows of this page are already where they belong).
+    std::vector<store::KfCustomerMessage> none;
+    std::string next_cursor = str(body, "next_cursor");
+    const std::int64_t now = unix_ms(clock_);
+    co_await boost::asio::co_spawn(store_ex_, store_page(&store_, open_kfid, std::move(next_cursor), std::move(none), now),
+                                   boost::asio::use_awaitable);
     if (int_of(body, "has_more") != 1) break;  // has_more can be 1 with an empty msg_list (§9.3)
   }
   messages_stored_ += stored;

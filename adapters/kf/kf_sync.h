@@ -1,9 +1,10 @@
 // KfSync: pulls 微信客服 messages with kf/sync_msg when a kf_msg_or_event doorbell has been stored
-// (and once per configured account at start). Each page: every message is committed to the inbox
-// (receiver "kf", deduped by msgid), then, in one store transaction, the parents' windows move to
-// their newest message and the cursor moves to next_cursor. A crash in between replays the page:
-// the inbox drops the duplicates and the windows only move forward. Parents whose window moved
-// are reported (the channel then wakes their waiting messages).
+// (and once per configured account at start). Each page: the parents' windows move to their newest
+// message (one store transaction; parents whose window moved are reported, the channel then wakes
+// their waiting messages), then every message is committed to the inbox (receiver "kf", deduped by
+// msgid), then the cursor moves to next_cursor. Windows first: whoever reads the inbox (the survey
+// consumer answers at once) finds the parent's window already at the message it answers. A crash
+// in between replays the page: the windows only move forward and the inbox drops the duplicates.
 // https://developer.work.weixin.qq.com/document/path/94670, reference §9.2-9.3.
 #pragma once
 

@@ -27,7 +27,8 @@ struct KfWindow {
 struct KfCustomerMessage {
   std::string open_kfid;
   std::string external_userid;
-  std::int64_t send_ms = 0;
+  std::int64_t send_ms = 0;  // send_time × 1000 (whole seconds)
+  std::string msgid;         // sync_msg msgid ('' : only a later second moves the window)
 };
 
 struct KfParent {
@@ -43,6 +44,10 @@ class KfStore {
   // One page of sync_msg, in one transaction: each parent's window moves forward to their newest
   // message (never back; the block is cleared when it moves) and the cursor becomes `next_cursor`
   // (kept when empty). Returns the parents whose window moved, once each, in first-seen order.
+  // send_time has whole seconds, and each parent message gives 5 sends: a message in the SAME
+  // second as the window's that the inbox has not stored yet (receiver "kf", dedupe "msg:<msgid>":
+  // not a replay) opens a new window 1 ms after the current one. The caller moves windows before
+  // it stores the page's messages in the inbox.
   virtual std::vector<KfParent> apply_page(const std::string& open_kfid, const std::string& next_cursor,
                                            const std::vector<KfCustomerMessage>& messages, std::int64_t now_ms) = 0;
   // The parent's window, with `counted` for `msgid`.

@@ -31,15 +31,31 @@ class SqliteKfStore final : public KfStore, private SqliteConnection {
     return write("apply_page", [&] {
       std::vector<KfParent> moved;
       std::set<std::pair<std::string, std::string>> seen;
+      SQLite::Statement get(db_, "SELECT last_customer_ms FROM kf_window WHERE open_kfid = ?1 AND external_userid = ?2");
       SQLite::Statement up(db_,
                            "INSERT INTO kf_window (open_kfid, external_userid, last_customer_ms, updated_ms) "
                            "VALUES (?1, ?2, ?3, ?4) ON CONFLICT (open_kfid, external_userid) DO UPDATE SET "
                            "last_customer_ms = excluded.last_customer_ms, blocked_ms = 0, updated_ms = excluded.updated_ms "
                            "WHERE excluded.last_customer_ms > kf_window.last_customer_ms");
+      // KfSync's inbox rows (adapters/kf/kf_sync.cpp): receiver "kf", dedupe key "msg:<msgid>".
+      SQLite::Statement stored(db_, "SELECT 1 FROM inbox WHERE receiver = 'kf' AND dedupe_key = ?1");
       for (const auto& m : messages) {
+        get.bind(1, m.open_kfid);
+        get.bind(2, m.external_userid);
+        const std::int64_t last = get.executeStep() ? get.getColumn(0).getInt64() : 0;
+        get.reset();
+        std::int64_t to = m.send_ms;
+        if (last > 0 && m.send_ms <= last && !m.msgid.empty() && m.send_ms / 1000 == last / 1000) {
+          // The same second as the window's message: another message (a new window) unless the
+          // inbox already has it (a replayed page).
+          stored.bind(1, "msg:" + m.msgid);
+          const bool replay = stored.executeStep();
+          stored.reset();
+          if (!replay) to = last + 1;
+        }
         up.bind(1, m.open_kfid);
         up.bind(2, m.external_userid);
-        up.bind(3, m.send_ms);
+        up.bind(3, to);
         up.bind(4, now_ms);
         up.exec();
         up.reset();
