@@ -5,6 +5,7 @@
 #include "daemon/admin/reply.h"
 
 #include "daemon/org/importer.h"
+#include "daemon/survey_service/service.h"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/url/parse.hpp>
@@ -83,6 +84,8 @@ awaitable<http::Response> AdminApi::org_api(http::Request req, std::string path)
     spdlog::info("{} import: rows={} valid={} invalid={} created={} updated={} unchanged={} applied={} encoding={}",
                  roster ? "roster" : "org", report.rows, report.valid, report.invalid.size(), report.created,
                  report.updated, report.unchanged, report.applied, report.encoding.empty() ? "-" : report.encoding);
+    // The survey consumer's per-round rosters are read again (identification sees the new roster).
+    if (roster && report.applied && survey_service_) survey_service_->roster_changed();
     co_return reply(req, report_json(report, options));
   }
 

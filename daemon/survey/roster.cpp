@@ -7,27 +7,34 @@
 
 namespace yuer::survey {
 
-std::vector<store::Family> VectorRoster::by_external_userid(const std::string& userid) const {
+VectorRoster::VectorRoster(std::vector<store::Family> families) : families_(std::move(families)) {
+  for (std::size_t i = 0; i < families_.size(); ++i) {
+    const auto& f = families_[i];
+    if (!f.external_userid.empty()) by_userid_[f.external_userid].push_back(i);
+    by_birth_[f.birth_date].push_back(i);
+    if (!f.phone_hash.empty()) by_phone_[f.phone_hash].push_back(i);
+  }
+}
+
+std::vector<store::Family> VectorRoster::pick(const Index& index, const std::string& key) const {
   std::vector<store::Family> out;
-  if (userid.empty()) return out;
-  for (const auto& f : families_)
-    if (f.external_userid == userid) out.push_back(f);
+  auto it = index.find(key);
+  if (it == index.end()) return out;
+  out.reserve(it->second.size());
+  for (std::size_t i : it->second) out.push_back(families_[i]);
   return out;
 }
 
-std::vector<store::Family> VectorRoster::by_birth_date(const std::string& date) const {
-  std::vector<store::Family> out;
-  for (const auto& f : families_)
-    if (f.birth_date == date) out.push_back(f);
-  return out;
+std::vector<store::Family> VectorRoster::by_external_userid(const std::string& userid) const {
+  if (userid.empty()) return {};
+  return pick(by_userid_, userid);
 }
+
+std::vector<store::Family> VectorRoster::by_birth_date(const std::string& date) const { return pick(by_birth_, date); }
 
 std::vector<store::Family> VectorRoster::by_phone_hash(const std::string& hash) const {
-  std::vector<store::Family> out;
-  if (hash.empty()) return out;
-  for (const auto& f : families_)
-    if (f.phone_hash == hash) out.push_back(f);
-  return out;
+  if (hash.empty()) return {};
+  return pick(by_phone_, hash);
 }
 
 std::string last4_digits(std::string_view reply) {

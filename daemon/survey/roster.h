@@ -7,6 +7,7 @@
 
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 namespace yuer::survey {
@@ -22,15 +23,22 @@ class RosterView {
   virtual std::vector<store::Family> by_phone_hash(const std::string& hash) const = 0;
 };
 
+// Indexed by external_userid, birth date and phone hash at construction (a province's snapshot
+// answers each lookup by a hash probe, not a scan); results keep the order of `families`.
 class VectorRoster final : public RosterView {
  public:
-  explicit VectorRoster(std::vector<store::Family> families) : families_(std::move(families)) {}
+  explicit VectorRoster(std::vector<store::Family> families);
   std::vector<store::Family> by_external_userid(const std::string& userid) const override;
   std::vector<store::Family> by_birth_date(const std::string& date) const override;
   std::vector<store::Family> by_phone_hash(const std::string& hash) const override;
+  std::size_t size() const { return families_.size(); }
 
  private:
+  using Index = std::unordered_map<std::string, std::vector<std::size_t>>;
+  std::vector<store::Family> pick(const Index& index, const std::string& key) const;
+
   std::vector<store::Family> families_;
+  Index by_userid_, by_birth_, by_phone_;
 };
 
 // The last 4 digits of a phone number in a reply ("1234", "尾号１２３４", or a full 11-digit number,

@@ -353,11 +353,23 @@ awaitable<bool> Service::handle_page(std::vector<model::InboxRow> raw) {
   std::vector<Row> rows;
   for (const auto& r : raw) rows.push_back(read_row(r));
   const std::int64_t last = raw.back().id;
+  if (rosters_loaded_gen_ != roster_gen_) {
+    rosters_.clear();  // the roster changed: every round's snapshot families are read again
+    rosters_loaded_gen_ = roster_gen_;
+  }
+  const std::uint64_t gen = roster_gen_;
+  // This page's rosters (shared with the cache; a roster_changed() during the store hop below
+  // empties the cache only at the next page).
+  auto rosters = rosters_;
   std::set<std::int64_t> cached;
-  for (const auto& [id, r] : rosters_) cached.insert(id);
+  for (const auto& [id, r] : rosters) cached.insert(id);
   Prepared p = co_await asio::co_spawn(store_pool_, prepare(&surveys_, &org_, rows, std::move(cached)),
                                        asio::use_awaitable);
-  for (auto& [id, fams] : p.rosters) rosters_[id] = std::make_shared<const survey::VectorRoster>(std::move(fams));
+  for (auto& [id, fams] : p.rosters) {
+    auto r = std::make_shared<const survey::VectorRoster>(std::move(fams));
+    rosters[id] = r;
+    if (gen == roster_gen_) rosters_[id] = r;  // read before a change that came meanwhile: not kept
+  }
 
   std::map<std::pair<std::string, std::int64_t>, survey::ConversationState> live;
   std::vector<Reply> replies;
@@ -385,7 +397,7 @@ awaitable<bool> Service::handle_page(std::vector<model::InboxRow> raw) {
       }
       lit = live.emplace(key, std::move(st)).first;
     }
-    survey::TurnContext ctx{china_date(row.send_time), row.user, rosters_[round_id].get()};
+    survey::TurnContext ctx{china_date(row.send_time), row.user, rosters[round_id].get()};
     survey::Turn turn = eit->second->handle(lit->second, row.content, ctx);
     const std::string target = row.open_kfid + "/" + row.user;
     for (std::size_t k = 0; k < turn.replies.size() && k < survey::kMaxRepliesPerTurn; ++k)

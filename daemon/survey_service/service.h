@@ -96,6 +96,9 @@ class Service {
   void stop();
   // New inbox rows may be there (shortens the poll).
   void poke();
+  // The roster changed (an import was applied): the rounds' cached rosters are read again before
+  // the next page is handled. Io thread.
+  void roster_changed() { ++roster_gen_; }
 
   // Admin. Fails with Error{"survey.bad_request" | "survey.unknown_survey" | "survey.unknown_unit",
   // Chinese message}.
@@ -126,7 +129,9 @@ class Service {
   Settings settings_;
   SendReplies send_;
   boost::asio::steady_timer timer_;
-  std::map<std::int64_t, std::shared_ptr<const survey::VectorRoster>> rosters_;
+  std::map<std::int64_t, std::shared_ptr<const survey::VectorRoster>> rosters_;  // per round, indexed
+  std::uint64_t roster_gen_ = 0;         // roster_changed() calls
+  std::uint64_t rosters_loaded_gen_ = 0;  // roster_gen_ when rosters_ was last emptied
   std::int64_t cursor_ = 0;
   std::uint64_t turns_ = 0;
   bool stopping_ = false;
