@@ -8,6 +8,7 @@ packages=(
   nlohmann-json3-dev libsqlitecpp-dev libsqlite3-dev sqlite3 libspdlog-dev libfmt-dev catch2
   libssl-dev libtomlplusplus-dev libcli11-dev libpugixml-dev libsystemd-dev systemd libxlsxwriter-dev
   libkainjow-mustache-dev  # templates/messages/*.mustache (daemon/lessons/templates.cpp)
+  unzip  # daemon/survey_service/export_test.cpp reads the XLSX export back (a zip of XML parts)
   chromium chromium-driver  # tests/sandbox/web_browser_test.cpp drives the chat view in headless Chromium
   fonts-wqy-zenhei  # a Chinese font for the browser tests' screenshots of the console and the chat view
   clang libclang-rt-14-dev  # tests/fuzz: libFuzzer targets (tests/fuzz/run.sh)
