@@ -378,7 +378,8 @@ TEST_CASE("dispatcher: a wake that arrives while a wait result is committed is n
   // The wake is posted to the io thread during the attempt: it runs after send() has answered,
   // while deliver() waits for the store to commit the result (the store hop lets it run).
   h.channel.on_send = [&](const model::OutboxItem& item) {
-    if (item.content != "r1" || posted++) return;
+    if (item.content != "r1" || posted > 0) return;
+    ++posted;
     boost::asio::post(h.ioc, [&] { h.channel.ready("P"); });
   };
   h.start();

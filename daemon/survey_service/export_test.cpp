@@ -242,7 +242,8 @@ TEST_CASE("survey export: the XLSX read back has one sheet per level, Chinese he
   CHECK((*c)[1].text == "东区");
   CHECK((*c)[col(county, "应调查户数")].text == "3");
   CHECK((*c)[col(county, "已调查户数")].text == "2");
-  CHECK((*c)[col(county, "覆盖率(%)")].text == "66.6");
+  // 66.6 is stored as the double nearest to it ("%.16G": 66.59999999999999).
+  CHECK(std::stod((*c)[col(county, "覆盖率(%)")].text) == Approx(66.6).margin(1e-9));
   CHECK((*c)[col(county, "目标(%)")].text == "80");
   CHECK((*c)[col(county, "低于目标")].text == "是");
   // An indicator's numerator and denominator: only c1 (7 months) is under 24 months.
