@@ -21,6 +21,8 @@
 #include "tests/e2e/sandbox_process.h"
 #include "tests/e2e/yuerd_fixture.h"
 
+#include "daemon/store/survey_store.h"
+
 #include <catch2/catch.hpp>
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -355,8 +357,10 @@ std::string next_message(Parent& pa, const std::string& text) {
     pa.went_back = true;
     return "上一题";
   }
-  // A parent who corrects at the summary first answers the bottle question wrongly.
-  const bool wrong = q == "bottle" && pa.corrects() && !pa.corrected;
+  // A parent who corrects at the summary first answers the bottle question wrongly; so does a
+  // parent who will start again after finishing (the replaced response keeps that wrong answer in
+  // its history).
+  const bool wrong = q == "bottle" && ((pa.corrects() && !pa.corrected) || (pa.restarts() && !pa.restarted));
   return answer(q, c, style, wrong);
 }
 
@@ -508,11 +512,13 @@ bool eventually(const std::function<bool()>& done, std::chrono::seconds limit) {
 
 }  // namespace
 
-// [!mayfail] (issue 7, known flake): the release build in a fresh clone once left one parent's kf
-// reply open for a minute in wave 28, after the mid-run crash; every assertion still runs and is
-// reported, but that failure does not fail the suite until its cause is found.
+// Once a flake (issue 7: a parent's kf reply left queued for good, seen in wave 0 and in wave 28
+// after the crash): the kf route answered "wait" to a reply judged before KfSync had moved that
+// parent's window, and the dispatcher lost the wake that came while it committed the wait. Both are
+// fixed (windows move before the inbox gets the messages; wakes are counted until memory is
+// updated), so this case fails again when a parent is left without an answer.
 TEST_CASE("survey: 500 parents answer over 微信客服, responses, coverage per level and indicators are right",
-          "[e2e][survey][!mayfail]") {
+          "[e2e][survey]") {
   const auto started = std::chrono::steady_clock::now();
   Run run;
   auto households = make_households();
@@ -723,6 +729,54 @@ TEST_CASE("survey: 500 parents answer over 微信客服, responses, coverage per
   int restarted = 0;
   for (const auto& pa : parents) restarted += pa.restarted ? static_cast<int>(pa.h.kids.size()) : 0;
   CHECK(restarted > 0);
+  // Corrections keep history: read through the store layer (a second, read-only connection next
+  // to the running yuerd). A parent who started again replaced each child's response: revision 2
+  // with the true bottle answer, and one history row, revision 1, with the wrong answer replaced.
+  {
+    store::Settings ss;
+    ss.path = run.yuerd->dir().path() + "/var/yuer.db";
+    ss.read_only = true;
+    auto opened_store = store::open_sqlite_survey_store(ss);
+    REQUIRE(opened_store.has_value());
+    auto& sstore = **opened_store;
+    std::map<std::string, store::SurveyResponse> by_child;
+    for (auto& r : sstore.responses(rid))
+      if (!r.child_id.empty()) by_child[r.child_id] = r;
+    CHECK(static_cast<int>(by_child.size()) == responded_total);
+    const auto bottle_code = [](const std::string& answers) {
+      json a = json::parse(answers, nullptr, false);
+      return a.is_object() && a.contains("bottle") ? a["bottle"].value("code", "") : std::string("?");
+    };
+    int checked = 0, revised = 0, restarted_known = 0;
+    for (const auto& pa : parents) {
+      if (pa.stranger()) continue;
+      restarted_known += pa.restarted ? static_cast<int>(pa.h.kids.size()) : 0;
+      for (const auto& c : pa.h.kids) {
+        INFO("parent " << pa.h.p << " child " << c.id);
+        auto it = by_child.find(c.id);
+        REQUIRE(it != by_child.end());
+        const auto& r = it->second;
+        CHECK(bottle_code(r.answers) == (c.bottle ? "yes" : "no"));
+        auto hist = sstore.history(r.id);
+        revised += r.revision > 1;
+        if (!pa.restarted) {
+          CHECK(r.revision == 1);
+          CHECK(hist.empty());
+          continue;
+        }
+        ++checked;
+        CHECK(r.revision == 2);
+        REQUIRE(hist.size() == 1);
+        CHECK(hist[0].revision == 1);
+        CHECK(bottle_code(hist[0].answers) == (c.bottle ? "no" : "yes"));  // the replaced (wrong) answer
+        CHECK(hist[0].channel == "kf");
+        CHECK(hist[0].user_id == pa.user);
+      }
+    }
+    CHECK(restarted_known > 0);
+    CHECK(checked == restarted_known);
+    CHECK(revised == restarted_known);
+  }
   auto export_file = run.yuerd->dir().path() + "/round.xlsx";
   auto x = run.ctl({"surveys", "export", std::to_string(rid), "--format", "xlsx", "-o", export_file});
   INFO(x.output);
