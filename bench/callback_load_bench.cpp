@@ -14,7 +14,8 @@
 //
 // The request file is mapped, not loaded: a request is its head (formatted per request) plus the
 // body straight from the mapping in one gather write. Responses are parsed just enough to find
-// the status and the end of the message (Content-Length; chunked answers are not expected).
+// the status, the end of the message (Content-Length, chunked, or up to EOF) and whether the
+// server closes the connection afterwards (bench/http_response_parse.h).
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/connect.hpp>
@@ -25,6 +26,8 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/asio/as_tuple.hpp>
+
+#include "bench/http_response_parse.h"
 
 #include <fcntl.h>
 #include <sys/mman.h>
@@ -249,41 +252,6 @@ struct Worker {
   Counts counts;
 };
 
-// Status code and total length of the first response in `in`, or nullopt when incomplete.
-struct Parsed {
-  unsigned status = 0;
-  std::size_t length = 0;
-};
-bool parse_response(std::string_view in, Parsed& out, bool& bad) {
-  const auto end = in.find("\r\n\r\n");
-  if (end == std::string_view::npos) return false;
-  std::string_view head = in.substr(0, end + 2);
-  if (head.size() < 12 || head.substr(0, 5) != "HTTP/") {
-    bad = true;
-    return false;
-  }
-  std::from_chars(head.data() + 9, head.data() + 12, out.status);
-  std::size_t body = 0;
-  for (std::size_t at = head.find("\r\n"); at != std::string_view::npos && at + 2 < head.size();) {
-    const auto next = head.find("\r\n", at + 2);
-    std::string_view field = head.substr(at + 2, next - at - 2);
-    constexpr std::string_view cl = "content-length:";
-    if (field.size() > cl.size()) {
-      bool match = true;
-      for (std::size_t i = 0; i < cl.size() && match; ++i)
-        match = static_cast<char>(std::tolower(static_cast<unsigned char>(field[i]))) == cl[i];
-      if (match) {
-        std::string_view v = field.substr(cl.size());
-        while (!v.empty() && v.front() == ' ') v.remove_prefix(1);
-        std::from_chars(v.data(), v.data() + v.size(), body);
-      }
-    }
-    at = next;
-  }
-  out.length = end + 4 + body;
-  return in.size() >= out.length;
-}
-
 void format_head(std::string& out, const Shared& sh, std::string_view target, std::size_t body_size) {
   out.clear();
   out += "POST ";
@@ -366,15 +334,20 @@ asio::awaitable<void> run_connection(Shared* sh, Worker* w, Connection* conn) {
       open_ok = false;
       continue;
     }
-    Parsed p;
-    bool bad = false, failed = false;
+    yuer::bench::ParsedResponse p;
+    bool failed = false, eof = false;
     for (;;) {
-      if (parse_response(c.in, p, bad)) break;
-      if (bad) {
+      const auto r = yuer::bench::parse_response(c.in, p, eof);
+      if (r == yuer::bench::ParseResult::kComplete) break;
+      if (r == yuer::bench::ParseResult::kBad || eof) {
         failed = true;
         break;
       }
       auto [rec, n] = co_await c.socket.async_read_some(asio::buffer(chunk), use_tuple);
+      if (rec == asio::error::eof) {
+        eof = true;  // complete only if the body runs until the end of the connection
+        continue;
+      }
       if (rec) {
         failed = true;
         break;
@@ -398,6 +371,9 @@ asio::awaitable<void> run_connection(Shared* sh, Worker* w, Connection* conn) {
       if (counts.first_bad_status == 0) counts.first_bad_status = p.status;
     }
     c.in.erase(0, p.length);
+    // The server ends the connection after this answer (Connection: close, HTTP/1.0, a body up to
+    // EOF): open a new one for the next request, as wrk does; that is not an error.
+    if (p.close) open_ok = false;
   }
   boost::system::error_code ec;
   c.socket.close(ec);

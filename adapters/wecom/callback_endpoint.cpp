@@ -10,17 +10,35 @@
 namespace yuer::adapters::wecom {
 namespace {
 
+// The three signed parameters are views: into the request target for a plain target (no copy,
+// no allocation per request), or into `decoded` when Boost.URL had to decode them. A Query must
+// not be copied (the views would point into the copy's source) and lives no longer than the
+// request it was parsed from.
 struct Query {
-  std::string msg_signature;
-  std::string timestamp;
-  std::string nonce;
+  std::string_view msg_signature;
+  std::string_view timestamp;
+  std::string_view nonce;
   std::string echostr;
+  std::array<std::string, 3> decoded;  // storage for the three views on the Boost.URL path
+  Query() = default;
+  Query(const Query&) = delete;
+  Query& operator=(const Query&) = delete;
+  Query(Query&&) = delete;
 };
 
-void assign_param(Query& q, std::string_view key, std::string_view value) {
-  if (key == "msg_signature") q.msg_signature = value;
-  else if (key == "timestamp") q.timestamp = value;
-  else if (key == "nonce") q.nonce = value;
+// `value` must outlive `q`, unless `owned` is set: it is then copied into q.decoded.
+void assign_param(Query& q, std::string_view key, std::string_view value, bool owned) {
+  auto keep = [&](std::size_t slot, std::string_view& field) {
+    if (owned) {
+      q.decoded[slot] = value;
+      field = q.decoded[slot];
+    } else {
+      field = value;
+    }
+  };
+  if (key == "msg_signature") keep(0, q.msg_signature);
+  else if (key == "timestamp") keep(1, q.timestamp);
+  else if (key == "nonce") keep(2, q.nonce);
   else if (key == "echostr") q.echostr = value;
 }
 
@@ -47,8 +65,8 @@ bool is_plain_target(std::string_view target) {
 
 // msg_signature, timestamp and nonce are required; echostr only for GET. For a repeated key the
 // last value counts.
-Result<Query> parse_query(std::string_view target, bool need_echostr) {
-  Query q;
+// Fills `q` (fresh) from `target`, which must outlive it.
+Result<void> parse_query(std::string_view target, bool need_echostr, Query& q) {
   if (is_plain_target(target)) {
     // Same result as the Boost.URL path below: params split at '&', key and value at the first '='.
     const auto mark = target.find('?');
@@ -58,7 +76,8 @@ Result<Query> parse_query(std::string_view target, bool need_echostr) {
         const auto amp = query.find('&');
         const std::string_view param = query.substr(0, amp);
         const auto eq = param.find('=');
-        assign_param(q, param.substr(0, eq), eq == std::string_view::npos ? std::string_view() : param.substr(eq + 1));
+        assign_param(q, param.substr(0, eq), eq == std::string_view::npos ? std::string_view() : param.substr(eq + 1),
+                     false);
         if (amp == std::string_view::npos) break;
         query.remove_prefix(amp + 1);
       }
@@ -66,7 +85,7 @@ Result<Query> parse_query(std::string_view target, bool need_echostr) {
   } else {
     auto url = boost::urls::parse_origin_form(target);
     if (!url) return fail("callback.bad_query", "request target is not a valid URL");
-    for (auto p : url->params()) assign_param(q, p.key, p.value);
+    for (auto p : url->params()) assign_param(q, p.key, p.value, true);
   }
   // Base64 never holds a space: a raw '+' decoded as space by form rules is put back (§1.4).
   for (auto& c : q.echostr)
@@ -76,7 +95,7 @@ Result<Query> parse_query(std::string_view target, bool need_echostr) {
                                                    : "msg_signature, timestamp and nonce are required");
   if (q.timestamp.size() > 20 || q.nonce.size() > 64 || q.msg_signature.size() != 40)
     return fail("callback.bad_query", "query parameter has an impossible length");
-  return q;
+  return {};
 }
 
 bool parse_int64(std::string_view s, std::int64_t& out) {
@@ -156,9 +175,9 @@ http::Response CallbackEndpoint::reject(const http::Request& req, const Error& e
 
 awaitable<http::Response> CallbackEndpoint::handle(http::Request req) {
   if (req.method() == http::Verb::get) {
-    auto q = parse_query(req.target(), true);
-    if (!q) co_return reject(req, q.error());
-    auto plain = crypt()->verify_and_decrypt(q->msg_signature, q->timestamp, q->nonce, q->echostr);
+    Query q;
+    if (auto parsed = parse_query(req.target(), true, q); !parsed) co_return reject(req, parsed.error());
+    auto plain = crypt()->verify_and_decrypt(q.msg_signature, q.timestamp, q.nonce, q.echostr);
     if (!plain) co_return reject(req, plain.error());
     verified_.inc();
     spdlog::info("callback URL verified receiver={}", config_.name);
@@ -172,24 +191,24 @@ awaitable<http::Response> CallbackEndpoint::handle(http::Request req) {
 }
 
 awaitable<http::Response> CallbackEndpoint::deliver(http::Request req) {
-  auto q = parse_query(req.target(), false);
-  if (!q) co_return reject(req, q.error());
+  Query q;  // views into req.target(); req outlives q (both live in this frame, req declared first)
+  if (auto parsed = parse_query(req.target(), false, q); !parsed) co_return reject(req, parsed.error());
   std::int64_t ts = 0;
-  if (!parse_int64(q->timestamp, ts)) co_return reject(req, fail("callback.bad_query", "timestamp is not a number"));
+  if (!parse_int64(q.timestamp, ts)) co_return reject(req, fail("callback.bad_query", "timestamp is not a number"));
   const std::int64_t now = clock_.unix_seconds();
   if (std::llabs(now - ts) > config_.replay_window_s)
     co_return reject(req, fail("callback.stale_timestamp", "timestamp outside the replay window"));
 
   auto encrypted = extract_encrypted_in_place(config_.format, req.body());  // req.body() is ours
   if (!encrypted) co_return reject(req, encrypted.error());
-  auto plain = crypt()->verify_and_decrypt(q->msg_signature, q->timestamp, q->nonce, *encrypted);
+  auto plain = crypt()->verify_and_decrypt(q.msg_signature, q.timestamp, q.nonce, *encrypted);
   if (!plain) co_return reject(req, plain.error());
 
   // The same signed request again: it was committed before, so acknowledge without storing.
   bool replay = false;
   {
     std::lock_guard lock(replays_mu_);
-    replay = replays_.contains(q->timestamp, q->nonce, q->msg_signature, now);
+    replay = replays_.contains(q.timestamp, q.nonce, q.msg_signature, now);
   }
   if (replay) {
     replayed_.inc();
@@ -214,7 +233,7 @@ awaitable<http::Response> CallbackEndpoint::deliver(http::Request req) {
   (accepted->duplicate ? duplicates_ : stored_).inc();
   {
     std::lock_guard lock(replays_mu_);
-    replays_.remember(q->timestamp, q->nonce, q->msg_signature, clock_.unix_seconds());
+    replays_.remember(q.timestamp, q.nonce, q.msg_signature, clock_.unix_seconds());
   }
   // An empty 200 is always a valid answer: "received, nothing to say" (§1.6).
   co_return http::make_response(req, http::Status::ok, {});

@@ -103,38 +103,106 @@ std::string string_member(const json& obj, const char* name) {
   return v && v->is_string() ? v->get_ref<const std::string&>() : std::string();
 }
 
-std::string dedupe_key(const std::string& msgid, std::string_view plaintext) {
-  return msgid.empty() ? "sha256:" + sha256_hex(plaintext) : "msg:" + msgid;
+std::string dedupe_key(std::string_view msgid, std::string_view plaintext) {
+  if (msgid.empty()) return "sha256:" + sha256_hex(plaintext);
+  std::string key;
+  key.reserve(4 + msgid.size());
+  key += "msg:";
+  key += msgid;
+  return key;
+}
+
+// ---- Fast path for flat documents ------------------------------------------------------------
+// Almost every callback body and payload is a flat document: <xml>, then child elements that hold
+// one CDATA section or plain text, then </xml>. For exactly those documents, a single forward scan
+// gives the same element texts as pugixml with kXmlOptions (checked by a differential test against
+// the pugixml path, callback_parse_test.cpp), without building a tree or allocating. Anything else
+// (attributes, nesting, comments, processing instructions, DOCTYPE, entity or character
+// references, CR, NUL, self-closing or non-ASCII names, text and CDATA mixed) is left to pugixml,
+// so the accepted language and every error stay those of the pugixml path.
+//   flat    := ws* "<xml>" (ws* child)* ws* "</xml>" ws*
+//   child   := "<" name ">" content "</" name ">"
+//   content := ws* "<![CDATA[" (any but "]]>")* "]]>" ws*  |  (any but "<" "&")*
+//   name    := [A-Za-z_:] [A-Za-z0-9_:.-]*       ws := " " | "\t" | "\n"
+// No CR and no NUL anywhere (pugixml normalises CR LF; NUL ends its input).
+// pugixml drops text that is whitespace only (no parse_ws_pcdata), so such content reads as "".
+
+bool is_flat_ws(char c) { return c == ' ' || c == '\t' || c == '\n'; }
+bool is_name_start(char c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_' || c == ':'; }
+bool is_name_char(char c) { return is_name_start(c) || (c >= '0' && c <= '9') || c == '.' || c == '-'; }
+
+// Calls on_child(name, text) for each child of the root in document order and returns true when
+// `doc` is a flat document as above; returns false (having perhaps called on_child for some
+// children) when it is not, and the caller must use pugixml instead.
+template <class OnChild>
+bool scan_flat_xml(std::string_view doc, OnChild&& on_child) {
+  if (doc.find('\0') != std::string_view::npos || doc.find('\r') != std::string_view::npos) return false;
+  std::size_t i = 0;
+  const std::size_t n = doc.size();
+  auto skip_ws = [&] {
+    while (i < n && is_flat_ws(doc[i])) ++i;
+  };
+  auto take = [&](std::string_view s) {
+    if (doc.substr(i, s.size()) != s) return false;
+    i += s.size();
+    return true;
+  };
+  skip_ws();
+  if (!take("<xml>")) return false;
+  for (;;) {
+    skip_ws();
+    if (i + 1 >= n || doc[i] != '<') return false;
+    if (doc[i + 1] == '/') break;  // the root's end tag
+    ++i;
+    const std::size_t name_at = i;
+    if (i >= n || !is_name_start(doc[i])) return false;
+    while (i < n && is_name_char(doc[i])) ++i;
+    const std::string_view name = doc.substr(name_at, i - name_at);
+    if (!take(">")) return false;
+    std::string_view text;
+    const std::size_t content_at = i;
+    skip_ws();
+    if (doc.substr(i, 9) == "<![CDATA[") {
+      i += 9;
+      const auto end = doc.find("]]>", i);
+      if (end == std::string_view::npos) return false;
+      text = doc.substr(i, end - i);
+      i = end + 3;
+      skip_ws();
+    } else {
+      i = content_at;
+      while (i < n && doc[i] != '<' && doc[i] != '&') ++i;
+      if (i >= n || doc[i] != '<') return false;
+      text = doc.substr(content_at, i - content_at);
+      bool blank = true;
+      for (char c : text) blank = blank && is_flat_ws(c);
+      if (blank) text = {};
+    }
+    if (!take("</") || !take(name) || !take(">")) return false;
+    on_child(name, text);
+  }
+  if (!take("</xml>")) return false;
+  skip_ws();
+  return i == n;
 }
 
 }  // namespace
 
 Result<std::string_view> extract_encrypted_in_place(EnvelopeFormat format, std::string& body) {
   if (format == EnvelopeFormat::kXml) {
-    std::string joined;  // only for an <Encrypt> split into several text/CDATA parts
-    {
-      pugi::xml_document doc;
-      auto root = load_xml_in_place(doc, body, kBadEnvelope);
-      if (!root) return root.error();
-      auto encrypt = root->child("Encrypt");
-      if (!encrypt) return fail(kBadEnvelope, "XML envelope has no <Encrypt> element");
-      // The usual envelope has one CDATA section: its text is already a NUL-terminated run of
-      // `body`, since pugixml parsed in place.
-      pugi::xml_node only;
-      int parts = 0;
-      for (auto child : encrypt.children())
-        if (child.type() == pugi::node_pcdata || child.type() == pugi::node_cdata) {
-          only = child;
-          ++parts;
-        }
-      if (parts == 0 || (parts == 1 && *only.value() == '\0'))
-        return fail(kBadEnvelope, "XML envelope has an empty <Encrypt> element");
-      if (parts == 1) return std::string_view(only.value());
-      joined = text_of(encrypt);
-      if (joined.empty()) return fail(kBadEnvelope, "XML envelope has an empty <Encrypt> element");
+    std::string_view encrypt;
+    bool found = false;
+    if (scan_flat_xml(body, [&](std::string_view name, std::string_view text) {
+          if (!found && name == "Encrypt") {
+            found = true;
+            encrypt = text;
+          }
+        })) {
+      if (!found) return fail(kBadEnvelope, "XML envelope has no <Encrypt> element");
+      if (encrypt.empty()) return fail(kBadEnvelope, "XML envelope has an empty <Encrypt> element");
+      return encrypt;  // a view into `body`, which the fast path left as it was
     }
-    body = std::move(joined);
-    return std::string_view(body);
+    return detail::extract_encrypted_xml_with_pugixml(body);
   }
   const json j = json::parse(body.begin(), body.end(), nullptr, false);
   if (j.is_discarded()) return fail(kBadEnvelope, "JSON envelope is not well-formed");
@@ -147,14 +215,36 @@ Result<std::string_view> extract_encrypted_in_place(EnvelopeFormat format, std::
   return std::string_view(body);
 }
 
-Result<std::string> extract_encrypted(EnvelopeFormat format, std::string_view body) {
-  std::string copy(body);
-  auto encrypted = extract_encrypted_in_place(format, copy);
-  if (!encrypted) return encrypted.error();
-  return ok(std::string(*encrypted));
+namespace detail {
+
+Result<std::string_view> extract_encrypted_xml_with_pugixml(std::string& body) {
+  std::string joined;  // only for an <Encrypt> split into several text/CDATA parts
+  {
+    pugi::xml_document doc;
+    auto root = load_xml_in_place(doc, body, kBadEnvelope);
+    if (!root) return root.error();
+    auto encrypt = root->child("Encrypt");
+    if (!encrypt) return fail(kBadEnvelope, "XML envelope has no <Encrypt> element");
+    // The usual envelope has one CDATA section: its text is already a NUL-terminated run of
+    // `body`, since pugixml parsed in place.
+    pugi::xml_node only;
+    int parts = 0;
+    for (auto child : encrypt.children())
+      if (child.type() == pugi::node_pcdata || child.type() == pugi::node_cdata) {
+        only = child;
+        ++parts;
+      }
+    if (parts == 0 || (parts == 1 && *only.value() == '\0'))
+      return fail(kBadEnvelope, "XML envelope has an empty <Encrypt> element");
+    if (parts == 1) return std::string_view(only.value());
+    joined = text_of(encrypt);
+    if (joined.empty()) return fail(kBadEnvelope, "XML envelope has an empty <Encrypt> element");
+  }
+  body = std::move(joined);
+  return std::string_view(body);
 }
 
-Result<PayloadFields> parse_xml_payload(std::string_view plaintext) {
+Result<PayloadFields> parse_xml_payload_with_pugixml(std::string_view plaintext) {
   pugi::xml_document doc;
   auto root = load_xml(doc, plaintext, kBadPayload);
   if (!root) return root.error();
@@ -166,6 +256,48 @@ Result<PayloadFields> parse_xml_payload(std::string_view plaintext) {
   f.dedupe_key = dedupe_key(text_of(root->child("MsgId")), plaintext);
   f.from_user = text_of(root->child("FromUserName"));
   f.created_at = to_int64(text_of(root->child("CreateTime")));
+  return f;
+}
+
+}  // namespace detail
+
+Result<std::string> extract_encrypted(EnvelopeFormat format, std::string_view body) {
+  std::string copy(body);
+  auto encrypted = extract_encrypted_in_place(format, copy);
+  if (!encrypted) return encrypted.error();
+  return ok(std::string(*encrypted));
+}
+
+Result<PayloadFields> parse_xml_payload(std::string_view plaintext) {
+  // The first element of each name counts, as with pugixml's child(name).
+  std::string_view msg_type, event, msg_id, from_user, create_time;
+  bool has_msg_type = false, has_event = false, has_msg_id = false, has_from = false, has_time = false;
+  auto first = [](bool& seen, std::string_view& field, std::string_view text) {
+    if (!seen) {
+      seen = true;
+      field = text;
+    }
+  };
+  if (!scan_flat_xml(plaintext, [&](std::string_view name, std::string_view text) {
+        if (name == "MsgType") first(has_msg_type, msg_type, text);
+        else if (name == "Event") first(has_event, event, text);
+        else if (name == "MsgId") first(has_msg_id, msg_id, text);
+        else if (name == "FromUserName") first(has_from, from_user, text);
+        else if (name == "CreateTime") first(has_time, create_time, text);
+      }))
+    return detail::parse_xml_payload_with_pugixml(plaintext);
+  if (msg_type.empty()) return fail(kBadPayload, "XML payload has no MsgType");
+  PayloadFields f;
+  if (msg_type == "event") {
+    f.kind.reserve(6 + event.size());
+    f.kind += "event:";
+    f.kind += event;
+  } else {
+    f.kind = msg_type;
+  }
+  f.dedupe_key = dedupe_key(msg_id, plaintext);
+  f.from_user = from_user;
+  f.created_at = to_int64(create_time);
   return f;
 }
 

@@ -41,4 +41,12 @@ Result<PayloadFields> parse_xml_payload(std::string_view plaintext);
 // create_time is a JSON integer.
 Result<PayloadFields> parse_json_payload(std::string_view plaintext);
 
+// The pugixml readers behind the two XML functions above, which first try a one-pass scan of flat
+// documents (the common shape) and use these for anything else. Exposed for the differential
+// test that checks both give the same answer; not for other callers.
+namespace detail {
+Result<std::string_view> extract_encrypted_xml_with_pugixml(std::string& body);
+Result<PayloadFields> parse_xml_payload_with_pugixml(std::string_view plaintext);
+}  // namespace detail
+
 }  // namespace yuer::adapters::wecom

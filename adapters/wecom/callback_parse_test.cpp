@@ -365,3 +365,159 @@ TEST_CASE("mutation: parsers and decrypt never throw on mangled bodies", "[adapt
   CHECK(threw == 0);
   CHECK(unexpected.empty());
 }
+
+namespace {
+
+// Both readers of XML bodies (the one-pass scan of flat documents, with pugixml for the rest, and
+// pugixml alone) must agree on everything: the error code and message, or every field.
+std::string describe_payload(const yuer::Result<PayloadFields>& r) {
+  if (!r) return "error " + r.error().code + ": " + r.error().message;
+  return "kind=" + r->kind + " key=" + r->dedupe_key + " from=" + r->from_user +
+         " created=" + std::to_string(r->created_at);
+}
+
+std::string describe_envelope(const std::string& body) {
+  std::string a = body;
+  auto r = extract_encrypted_in_place(EnvelopeFormat::kXml, a);
+  if (!r) return "error " + r.error().code + ": " + r.error().message;
+  return "encrypt=" + std::string(*r);
+}
+
+std::string describe_envelope_pugixml(const std::string& body) {
+  std::string a = body;
+  auto r = detail::extract_encrypted_xml_with_pugixml(a);
+  if (!r) return "error " + r.error().code + ": " + r.error().message;
+  return "encrypt=" + std::string(*r);
+}
+
+}  // namespace
+
+TEST_CASE("XML bodies: the flat-document scan agrees with pugixml", "[adapters][wecom][parse]") {
+  const std::string text_msg =
+      "<xml><ToUserName><![CDATA[ww1]]></ToUserName><FromUserName><![CDATA[zhangwei12]]></FromUserName>"
+      "<CreateTime>1700000000</CreateTime><MsgType><![CDATA[text]]></MsgType><Content><![CDATA[你好]]></Content>"
+      "<MsgId>7000000000000000001</MsgId><AgentID>1000002</AgentID></xml>";
+  const std::string envelope =
+      "<xml><ToUserName><![CDATA[ww1]]></ToUserName><Encrypt><![CDATA[abc+/=]]></Encrypt>"
+      "<AgentID><![CDATA[1000002]]></AgentID></xml>";
+  const std::string docs[] = {
+      text_msg,
+      envelope,
+      vector_field("v1_post.json", "body"),
+      load_vector("v1_post.json").at("expect_msg").get<std::string>(),
+      vector_field("v3_post_xml.json", "expect_msg"),
+      kTemplateCardEvent,  // nested: pugixml
+      kChangeExternalChat,
+      kKfMsgOrEvent,
+      "\n <xml>\n<MsgType>event</MsgType>\n<Event><![CDATA[enter_agent]]></Event>\n</xml>\n",
+      "<xml><MsgType>event</MsgType></xml>",
+      "<xml><MsgType><![CDATA[text]]></MsgType><MsgId>  </MsgId></xml>",  // blank text reads as ""
+      "<xml><MsgType><![CDATA[text]]></MsgType><MsgId><![CDATA[ ]]></MsgId></xml>",  // blank CDATA does not
+      "<xml><MsgType> text </MsgType><FromUserName> u </FromUserName><CreateTime> 12 </CreateTime></xml>",
+      "<xml><MsgType>text</MsgType><MsgType>image</MsgType><MsgId>1</MsgId><MsgId>2</MsgId></xml>",
+      "<xml><MsgType>a]]>b></MsgType></xml>",
+      "<xml><MsgType><![CDATA[a]]b<c>&amp;]]></MsgType></xml>",
+      "<xml><MsgType></MsgType></xml>",
+      "<xml></xml>",
+      "<xml><Encrypt></Encrypt></xml>",
+      "<xml><Encrypt>\n  <![CDATA[abc]]>\n  </Encrypt></xml>",
+      "<xml><Encrypt><![CDATA[]]></Encrypt></xml>",
+      "<xml><Encrypt><![CDATA[ab]]><![CDATA[cd]]></Encrypt></xml>",  // two parts: pugixml joins them
+      "<xml><Encrypt>ab<![CDATA[cd]]></Encrypt></xml>",
+      "<xml><Encrypt>a&amp;b</Encrypt><MsgType>t&lt;</MsgType></xml>",
+      "<xml><Encrypt>a&#65;b</Encrypt><MsgType>x</MsgType></xml>",
+      "<xml><MsgType>a\r\nb</MsgType><Encrypt>a\r\nb</Encrypt></xml>",
+      "<xml><MsgType><![CDATA[a\r\nb]]></MsgType></xml>",
+      "<xml><MsgType a=\"1\">text</MsgType></xml>",
+      "<xml a=\"1\"><MsgType>text</MsgType></xml>",
+      "<xml ><MsgType>text</MsgType></xml >",
+      "<xml><MsgType>text</MsgType ></xml>",
+      "<xml><MsgType/><Encrypt/></xml>",
+      "<xml><!-- c --><MsgType>text</MsgType></xml>",
+      "<?xml version=\"1.0\"?><xml><MsgType>text</MsgType></xml>",
+      "\xef\xbb\xbf<xml><MsgType>text</MsgType></xml>",
+      "<!DOCTYPE xml><xml><MsgType>text</MsgType></xml>",
+      "<xml><MsgType>text</MsgType></xml><xml></xml>",
+      "<xml><MsgType>text</MsgType></xml>tail",
+      "<xml><MsgType>text</MsgType></xml>\n\t ",
+      "<xml><MsgType>text</msgtype></xml>",
+      "<xml><MsgType>text</MsgType>",
+      "<xml><MsgType>text",
+      "<xml><MsgType><![CDATA[text</MsgType></xml>",
+      "<xml><1a>x</1a><MsgType>t</MsgType></xml>",
+      "<xml><a.b-c:d_e>x</a.b-c:d_e><MsgType>t</MsgType></xml>",
+      "<xml><名>x</名><MsgType>t</MsgType></xml>",
+      "<xml><MsgType>t\xff\xfe</MsgType><Encrypt>\xe4\xbd\xa0</Encrypt></xml>",
+      std::string("<xml><MsgType>t\0x</MsgType></xml>", 32),
+      "<root><MsgType>text</MsgType></root>",
+      "<xml><Outer><MsgType>text</MsgType></Outer></xml>",
+      "<xml><MsgType>text</MsgType><CreateTime>-5</CreateTime><CreateTime>7</CreateTime></xml>",
+      "<xml><MsgType>text</MsgType><CreateTime>99999999999999999999</CreateTime></xml>",
+      "",
+      "<",
+      "<xml>",
+  };
+  for (const auto& d : docs) {
+    CAPTURE(d);
+    CHECK(describe_payload(parse_xml_payload(d)) == describe_payload(detail::parse_xml_payload_with_pugixml(d)));
+    CHECK(describe_envelope(d) == describe_envelope_pugixml(d));
+  }
+  // The common shapes take the scan, which returns a view into the body it was given.
+  std::string body = envelope;
+  auto enc = extract_encrypted_in_place(EnvelopeFormat::kXml, body);
+  REQUIRE(code_of(enc) == "");
+  CHECK(*enc == "abc+/=");
+  CHECK(enc->data() >= body.data());
+  CHECK(enc->data() + enc->size() <= body.data() + body.size());
+  CHECK(body == envelope);  // untouched (pugixml's in-place parse would have written NULs into it)
+  auto f = parse_xml_payload(text_msg);
+  REQUIRE(code_of(f) == "");
+  CHECK(f->kind == "text");
+  CHECK(f->dedupe_key == "msg:7000000000000000001");
+  CHECK(f->from_user == "zhangwei12");
+  CHECK(f->created_at == 1700000000);
+}
+
+TEST_CASE("mutation: the flat-document scan agrees with pugixml on mangled bodies",
+          "[adapters][wecom][parse][property]") {
+  const std::uint64_t seed = Catch::rngSeed() != 0 ? Catch::rngSeed() : 0xF1A7u;
+  CAPTURE(seed);
+  std::mt19937_64 rng(seed);
+  const std::vector<std::string> corpus = {
+      "<xml><ToUserName><![CDATA[ww1]]></ToUserName><FromUserName><![CDATA[u1]]></FromUserName>"
+      "<CreateTime>1700000000</CreateTime><MsgType><![CDATA[text]]></MsgType><Content><![CDATA[hi]]></Content>"
+      "<MsgId>7000000000000000001</MsgId><AgentID>1000002</AgentID></xml>",
+      "<xml><ToUserName><![CDATA[ww1]]></ToUserName><Encrypt><![CDATA[abc+/=]]></Encrypt>"
+      "<AgentID><![CDATA[1000002]]></AgentID></xml>",
+      "<xml>\n<MsgType>event</MsgType>\n<Event>enter_agent</Event>\n<Encrypt> x </Encrypt>\n</xml>",
+      kKfMsgOrEvent,
+  };
+  const std::vector<std::string> tokens = {"<",     ">",         "</",  "/>",       "<![CDATA[", "]]>", "&amp;",
+                                           "&",     "\r",        "\n",  " ",        "\t",        "=",   "\"",
+                                           "<xml>", "</xml>",    "<!--", "-->",     "<?x?>",     "<a>", "</a>",
+                                           "<MsgType>", "</MsgType>", "<Encrypt>", "</Encrypt>", "<MsgId>",
+                                           "</MsgId>", std::string(1, '\0'), "\xe4\xbd\xa0"};
+  constexpr int kIterations = 3000;
+  int disagreements = 0;
+  std::string first;
+  for (int i = 0; i < kIterations; ++i) {
+    std::string s = corpus[rng() % corpus.size()];
+    const int edits = 1 + static_cast<int>(rng() % 3);
+    for (int e = 0; e < edits; ++e) {
+      const std::size_t pos = rng() % (s.size() + 1);
+      switch (rng() % 4) {
+        case 0: s.insert(pos, tokens[rng() % tokens.size()]); break;
+        case 1: s.erase(pos, 1 + rng() % 8); break;
+        case 2:
+          if (pos < s.size()) s[pos] = static_cast<char>(rng() & 0xff);
+          break;
+        default: s.insert(pos, s.substr(rng() % (s.size() + 1), rng() % 32)); break;
+      }
+    }
+    const bool same = describe_payload(parse_xml_payload(s)) == describe_payload(detail::parse_xml_payload_with_pugixml(s)) &&
+                      describe_envelope(s) == describe_envelope_pugixml(s);
+    if (!same && disagreements++ == 0) first = s;
+  }
+  CAPTURE(first);
+  CHECK(disagreements == 0);
+}

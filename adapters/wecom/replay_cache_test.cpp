@@ -2,6 +2,12 @@
 
 #include <catch2/catch.hpp>
 
+#include <deque>
+#include <random>
+#include <set>
+#include <string>
+#include <utility>
+
 using yuer::adapters::wecom::ReplayCache;
 
 TEST_CASE("replay cache remembers triples within age and size limits", "[adapters][wecom]") {
@@ -37,4 +43,63 @@ TEST_CASE("a zero-capacity replay cache remembers nothing", "[adapters][wecom]")
   ReplayCache cache(0, 600);
   cache.remember("1", "2", "3", 10);
   CHECK_FALSE(cache.contains("1", "2", "3", 10));
+}
+
+namespace {
+
+// The obvious implementation, as the reference: FIFO of (at, key), a set of keys.
+struct ReferenceCache {
+  std::size_t capacity;
+  std::int64_t max_age;
+  std::deque<std::pair<std::int64_t, std::string>> order;
+  std::set<std::string> keys;
+  void expire(std::int64_t now) {
+    while (!order.empty() && (order.size() > capacity || now - order.front().first > max_age)) {
+      keys.erase(order.front().second);
+      order.pop_front();
+    }
+  }
+  bool contains(const std::string& k, std::int64_t now) {
+    expire(now);
+    return keys.count(k) != 0;
+  }
+  void remember(const std::string& k, std::int64_t now) {
+    if (capacity == 0) return;
+    expire(now);
+    if (!keys.insert(k).second) return;
+    order.emplace_back(now, k);
+    expire(now);
+  }
+};
+
+}  // namespace
+
+TEST_CASE("replay cache matches a reference model over random operations", "[adapters][wecom]") {
+  const std::uint64_t seed = Catch::rngSeed() != 0 ? Catch::rngSeed() : 0xCAC4Eu;
+  CAPTURE(seed);
+  std::mt19937_64 rng(seed);
+  // Small capacities wrap the ring and grow it after age evictions; 300 exercises index rebuilds.
+  for (std::size_t capacity : {std::size_t{1}, std::size_t{2}, std::size_t{5}, std::size_t{17}, std::size_t{300}}) {
+    CAPTURE(capacity);
+    ReplayCache cache(capacity, 20);
+    ReferenceCache ref{capacity, 20, {}, {}};
+    std::int64_t now = 1000;
+    int mismatches = 0;
+    for (int i = 0; i < 20000; ++i) {
+      if (rng() % 8 == 0) now += static_cast<std::int64_t>(rng() % 6);
+      // Few distinct values, so that keys repeat and some differ only in one part.
+      const std::string ts = std::to_string(rng() % 40);
+      const std::string nonce = "n" + std::to_string(rng() % 25);
+      const std::string sig = std::string(40, static_cast<char>('a' + rng() % 3));
+      const std::string key = ts + "\n" + nonce + "\n" + sig;
+      if (rng() % 2) {
+        if (cache.contains(ts, nonce, sig, now) != ref.contains(key, now)) ++mismatches;
+      } else {
+        cache.remember(ts, nonce, sig, now);
+        ref.remember(key, now);
+      }
+      if (cache.size() != ref.order.size()) ++mismatches;
+    }
+    CHECK(mismatches == 0);
+  }
 }

@@ -74,18 +74,40 @@ struct Waiter {
   net::any_io_executor executor;
 };
 
-// Completes one waiter through a post to its executor, never inline: the store thread must not
-// run a session's code.
+// Completes one waiter, inside a post to its executor, never inline: the store thread must not
+// run a session's code. It also carries the committed event back, so that its strings (allocated
+// by the io thread that parsed the callback) are freed there too: freeing them on the store
+// thread made every allocation cross threads, which is the allocator's slow path.
 struct Completion {
   Handler handler;
   std::exception_ptr bug;
   Result<model::Accepted> result;
+  model::InboundEvent event;
   void operator()() { std::move(handler)(bug, std::move(result)); }
 };
 
-void complete(Waiter& w, std::exception_ptr bug, Result<model::Accepted> result) {
-  auto ex = std::move(w.executor);
-  net::post(ex, Completion{std::move(w.handler), std::move(bug), std::move(result)});
+// The completions of one batch that resume on the same executor (an io thread), run by a single
+// post there: one hand-off per io thread and batch instead of one per event, so the io thread's
+// queue lock is taken and the thread woken once for all of them. They run in queue order.
+struct CompletionGroup {
+  net::any_io_executor executor;  // tracked: counts as outstanding work until the group has run
+  std::vector<Completion> completions;
+  void operator()() {
+    for (auto& c : completions) c();
+  }
+};
+
+// Moves each waiter's completion into the group of its executor (few executors: a linear search).
+// `batch` is the number of events in the batch (room reserved, so no completion is moved twice).
+void add_completion(std::vector<CompletionGroup>& groups, std::size_t batch, Waiter& w, model::InboundEvent event,
+                    std::exception_ptr bug, Result<model::Accepted> result) {
+  auto it = std::find_if(groups.begin(), groups.end(), [&](const CompletionGroup& g) { return g.executor == w.executor; });
+  if (it == groups.end()) {
+    groups.push_back(CompletionGroup{std::move(w.executor), {}});
+    it = std::prev(groups.end());
+    it->completions.reserve(batch);
+  }
+  it->completions.push_back(Completion{std::move(w.handler), std::move(bug), std::move(result), std::move(event)});
 }
 
 // Everything the commits need; shared between the inbox and a batch in progress.
@@ -165,15 +187,20 @@ void run_batch(std::shared_ptr<State> impl) {
   if (outcome.error) spdlog::warn("inbox commit failed events={} error={}", waiters.size(), outcome.error->message);
 
   impl->pending->fetch_sub(waiters.size(), std::memory_order_relaxed);
+  std::vector<CompletionGroup> groups;
   for (std::size_t i = 0; i < waiters.size(); ++i) {
     if (bug) {
-      complete(waiters[i], bug, model::Accepted{});
+      add_completion(groups, waiters.size(), waiters[i], std::move(events[i]), bug, model::Accepted{});
     } else if (outcome.error) {
-      complete(waiters[i], nullptr, *outcome.error);
+      add_completion(groups, waiters.size(), waiters[i], std::move(events[i]), nullptr, *outcome.error);
     } else {
       const auto& r = outcome.results[i];
-      complete(waiters[i], nullptr, model::Accepted{r.id, r.duplicate});
+      add_completion(groups, waiters.size(), waiters[i], std::move(events[i]), nullptr, model::Accepted{r.id, r.duplicate});
     }
+  }
+  for (auto& g : groups) {
+    auto ex = g.executor;
+    net::post(ex, std::move(g));
   }
   auto& pool = impl->store_pool;  // read before impl is moved into the handler
   net::post(pool, [impl = std::move(impl)]() mutable { run_batch(std::move(impl)); });
