@@ -11,7 +11,7 @@ namespace {
 
 bool is_space_or_punct(char32_t c) {
   if (c <= 0x20) return true;
-  if (c < 0x80) return std::string_view("!\"#$%&'()*+,-./:;<=>@[\\]^_`{|}~").find(static_cast<char>(c)) !=
+  if (c < 0x80) return std::string_view("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~").find(static_cast<char>(c)) !=
                        std::string_view::npos;
   // CJK punctuation and spaces: 　、。〈〉《》「」『』【】〔〕…, full-width forms fold to ASCII first.
   return (c >= 0x3000 && c <= 0x303F) || c == 0x2026 || c == 0x00B7 || c == 0x2014 || c == 0x2018 || c == 0x2019 ||

@@ -744,8 +744,8 @@ class Loader {
       const toml::node* n = t.find(k);
       if (!n) continue;
       std::ostringstream out;
-      if (const auto* tbl = n->as_table()) out << toml::json_formatter{*tbl};
-      else if (const auto* str = n->as_string()) out << nlohmann::json(str->get()).dump();
+      if (const auto* tbl = n->as_table(); tbl && k == "time") out << toml::json_formatter{*tbl};
+      else if (const auto* str = n->as_string(); str && k != "time") out << nlohmann::json(str->get()).dump();
       else {
         fail("wrong_type", line_of(n->source()), t.key(k),
              fmt::format("expected {}, got {}", k == "time" ? "a table" : "a string", type_name(n->type())));
