@@ -343,7 +343,8 @@ quiet_hours = ""
   // Robot (webhook) messages per chat, and aibot replies per chat.
   std::map<std::string, std::vector<std::string>> chats(const std::string& channel) {
     std::map<std::string, std::vector<std::string>> out;
-    for (const auto& m : sandbox.get("/_sandbox/messages")["messages"])
+    const json all = sandbox.get("/_sandbox/messages");  // a named local: the loop must not outlive it
+    for (const auto& m : all["messages"])
       if (m.value("channel", "") == channel) out[m.value("chat_id", "")].push_back(m["message"].value("content", ""));
     return out;
   }
