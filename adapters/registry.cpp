@@ -1,6 +1,7 @@
 #include "adapters/registry.h"
 
 #include "adapters/aibot/aibot_callback.h"
+#include "adapters/aibot/aibot_reply.h"
 #include "adapters/app/app_callback.h"
 #include "adapters/app/app_outbound.h"
 #include "adapters/customer_group/customer_group_api.h"
@@ -106,6 +107,7 @@ OutboundChannels::OutboundChannels(boost::asio::any_io_executor io, const Clock&
   // One registration line per channel.
   if (!c.robot_keys.empty())
     out.push_back(robot::make_channel(api, {c.robot_keys, c.robot_per_key_per_window, c.robot_window, c.robot_route_per_minute}));
+  if (c.aibot_replies) out.push_back(aibot::make_reply_channel(api, c.api_base));
   if (c.app_agent_id && !c.app_secret.empty())
     out.push_back(app::make_message_channel(api, impl_->app_token, {c.app_agent_id}));
   if (c.app_agent_id && !c.app_secret.empty())

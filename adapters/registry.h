@@ -86,6 +86,8 @@ struct OutboundConfig {
   std::chrono::milliseconds kf_window_margin{600000};  // sends stop this long before the 48 h end
   // [groups] (with the app): customer-group reads and join ways (groupchat/*).
   bool customer_groups = false;
+  // [[wecom.bot]] (智能机器人): the "aibot" route, replies through a callback's response_url.
+  bool aibot_replies = false;
 };
 
 // The outbound channels of every configured route, with the HTTPS client, API client and access

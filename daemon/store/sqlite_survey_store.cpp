@@ -143,6 +143,22 @@ class SqliteSurveyStore final : public SurveyStore, private SqliteConnection {
     });
   }
 
+  std::vector<SurveyConversationRow> conversations(std::int64_t round_id, const std::string& channel,
+                                                   std::int64_t since_ms) override {
+    return read("list conversations", [&] {
+      SQLite::Statement q(db_,
+                          "SELECT user_id, state, updated_ms FROM survey_conversation WHERE round_id = ?1 AND channel = ?2 "
+                          "AND updated_ms >= ?3 ORDER BY user_id");
+      q.bind(1, round_id);
+      q.bind(2, channel);
+      q.bind(3, since_ms);
+      std::vector<SurveyConversationRow> out;
+      while (q.executeStep())
+        out.push_back({channel, q.getColumn(0).getString(), round_id, q.getColumn(1).getString(), q.getColumn(2).getInt64()});
+      return out;
+    });
+  }
+
   std::vector<std::int64_t> save_turn(const SurveyTurnWrite& turn, std::int64_t now_ms) override {
     return write("save turn", [&] { return put_turn(turn, now_ms); });
   }

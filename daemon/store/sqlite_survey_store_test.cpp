@@ -177,3 +177,42 @@ TEST_CASE("survey store 0009: name, units, links, bindings and the cursor moved 
 
 }  // namespace
 }  // namespace yuer::store
+
+namespace yuer::store {
+
+TEST_CASE("survey store: conversations of a round on a channel since a time", "[store][survey][reports]") {
+  testing::StoreEnv<SurveyStore, open_sqlite_survey_store> env;
+  SurveyRound r;
+  r.survey_id = "feeding";
+  r.survey_version = 1;
+  r.unit_code = "440103000000";
+  r.opens_on = "2026-03-01";
+  r.closes_on = "2026-03-31";
+  auto id = env.store->open_round(r, {{"c1", "440103001000", "2025-08-01"}}, 1000);
+  auto other = env.store->open_round(r, {{"c1", "440103001000", "2025-08-01"}}, 1000);
+  env.store->save_turn({"kf", "wm_b", id, R"({"phase":"asking"})", {}, "", 0}, 2000);
+  env.store->save_turn({"kf", "wm_a", id, R"({"phase":"done"})", {}, "", 0}, 3000);
+  env.store->save_turn({"app", "zhangsan", id, R"({"phase":"asking"})", {}, "", 0}, 3000);
+  env.store->save_turn({"kf", "wm_c", other, R"({"phase":"asking"})", {}, "", 0}, 3000);
+  auto all = env.store->conversations(id, "kf", 0);
+  REQUIRE(all.size() == 2);
+  CHECK(all[0].user_id == "wm_a");
+  CHECK(all[0].state == R"({"phase":"done"})");
+  CHECK(all[0].updated_ms == 3000);
+  CHECK(all[0].round_id == id);
+  CHECK(all[0].channel == "kf");
+  CHECK(all[1].user_id == "wm_b");
+  CHECK(all[1].updated_ms == 2000);
+  auto recent = env.store->conversations(id, "kf", 2500);
+  REQUIRE(recent.size() == 1);
+  CHECK(recent[0].user_id == "wm_a");
+  // A later turn moves updated_ms.
+  env.store->save_turn({"kf", "wm_b", id, R"({"phase":"summary"})", {}, "", 0}, 4000);
+  recent = env.store->conversations(id, "kf", 3500);
+  REQUIRE(recent.size() == 1);
+  CHECK(recent[0].user_id == "wm_b");
+  CHECK(recent[0].state == R"({"phase":"summary"})");
+  CHECK(env.store->conversations(id + 100, "kf", 0).empty());
+}
+
+}  // namespace yuer::store

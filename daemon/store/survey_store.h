@@ -88,6 +88,15 @@ struct SurveyBindingWrite {
   SurveyBinding binding;
 };
 
+// One stored conversation (its state JSON) and when it was last written (the parent's last turn).
+struct SurveyConversationRow {
+  std::string channel;
+  std::string user_id;
+  std::int64_t round_id = 0;
+  std::string state;
+  std::int64_t updated_ms = 0;
+};
+
 struct UnitCounts {
   std::int64_t responded = 0;  // eligible children of the unit with a response
   std::int64_t eligible = 0;
@@ -111,6 +120,10 @@ class SurveyStore {
   // The stored state JSON, or nullopt when this conversation never wrote one. Throws StoreError.
   virtual std::optional<std::string> conversation(const std::string& channel, const std::string& user_id,
                                                   std::int64_t round_id) = 0;
+  // Every conversation of a round on `channel` written at or after `since_ms`, by user id (survey
+  // reminders: who started recently). Throws StoreError.
+  virtual std::vector<SurveyConversationRow> conversations(std::int64_t round_id, const std::string& channel,
+                                                           std::int64_t since_ms) = 0;
   // Writes the state and upserts the responses in one transaction. A response for a respondent
   // that already has one replaces it (revision + 1) and the previous version goes to history.
   // Returns the response ids, in order. Throws StoreError; then nothing is written.

@@ -26,7 +26,9 @@
 #include "daemon/store/store.h"
 #include "daemon/store/survey_store.h"
 #include "daemon/survey/definition.h"
+#include "daemon/survey_service/bot_commands.h"
 #include "daemon/survey_service/service.h"
+#include "daemon/yuerd/survey_notices.h"
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -74,6 +76,8 @@ adapters::OutboundConfig outbound_of(const Settings& s) {
   c.kf = s.outbound.kf;
   c.kf_open_kfids = s.outbound.kf_open_kfids;
   c.kf_window_margin = std::chrono::seconds(s.outbound.kf_window_margin_s);
+  for (const auto& r : s.callback.receivers)
+    if (r.json && s.survey_reports.bot_commands) c.aibot_replies = true;  // 「@助手 进度」 replies
   return c;
 }
 
@@ -116,6 +120,24 @@ awaitable<Result<void>> queue_survey_replies(outbox::Dispatcher* d, std::vector<
     if (!done) co_return done.error();
   } catch (const std::exception& e) {
     co_return Error{"outbox.store", e.what()};
+  }
+  co_return Result<void>{};
+}
+
+// A management-group robot reply (route aibot, the callback's response_url). A refused reply (an
+// unknown response_url) is logged and dropped; only a store failure is an error (tried again).
+awaitable<Result<void>> queue_bot_reply(outbox::Dispatcher* d, survey_service::BotReply r) {
+  outbox::EnqueueRequest e;
+  e.route = survey_service::kBotRoute;
+  e.target = std::move(r.response_url);
+  e.kind = model::ContentKind::kMarkdown;
+  e.content = std::move(r.text);
+  e.idempotency_key = r.key;
+  try {
+    auto done = co_await d->enqueue(std::move(e));
+    if (!done) spdlog::warn("{}: the robot reply cannot be queued: {}", r.key, done.error().message);
+  } catch (const std::exception& ex) {
+    co_return Error{"outbox.store", ex.what()};
   }
   co_return Result<void>{};
 }
@@ -177,6 +199,12 @@ class Daemon {
   std::unique_ptr<admin::AdminApi> admin_;
   std::unique_ptr<store::SurveyStore> survey_store_;
   std::unique_ptr<survey_service::Service> surveys_;
+  // Survey reminders, daily reports and robot commands (issue 7): wired by start_survey_notices().
+  int start_survey_notices();
+  std::unique_ptr<store::GroupStore> survey_groups_;  // when neither [groups] nor the scheduler opened one
+  std::unique_ptr<ScheduleDelivery> survey_delivery_;
+  std::unique_ptr<SurveyNotices> survey_notices_;
+  std::unique_ptr<survey_service::BotCommands> bot_commands_;
   std::unique_ptr<net::HttpServer> server_;
   // Scheduled pushes (issue 6): wired by start_scheduler().
   int start_scheduler();
@@ -195,6 +223,7 @@ int Daemon::start_scheduler() {
       if (scheduler_) scheduler_->poke();
       dispatcher_->poke();
       if (group_tasks_) group_tasks_->poke();
+      if (survey_notices_) survey_notices_->poke();
     });
   }
   if (!lessons_) {
@@ -242,6 +271,53 @@ int Daemon::start_scheduler() {
                                                       std::move(*zone), clock_, metrics_, *schedule_delivery_,
                                                       settings_.scheduler);
   admin_->set_schedules(scheduler_.get());
+  return kExitOk;
+}
+
+// [survey.reminders], [survey.reports] and the robots' 「@助手 进度」 (issue 7), once the survey
+// service runs.
+int Daemon::start_survey_notices() {
+  const auto& cfg = settings_.survey_reports;
+  std::vector<std::string> bots;
+  for (const auto& r : settings_.callback.receivers)
+    if (r.json) bots.push_back(r.name);
+  const bool commands = cfg.bot_commands && !bots.empty();
+  if (!cfg.reminders && !cfg.reports && !commands) return kExitOk;
+  store::GroupStore* groups = group_store_ ? group_store_.get() : scheduler_groups_.get();
+  if (!groups) {
+    auto gs = store::open_sqlite_group_store(settings_.store);
+    if (!gs) {
+      spdlog::critical("cannot open the groups: {} ({})", gs.error().message, gs.error().code);
+      return kExitRuntime;
+    }
+    survey_groups_ = std::move(*gs);
+    groups = survey_groups_.get();
+  }
+  if (commands) {
+    survey_service::BotSettings bs;
+    bs.receivers = bots;
+    bs.thresholds = {cfg.township_percent, cfg.county_percent};
+    // Not a capturing coroutine lambda (GCC 12): the lambda only forwards to a coroutine.
+    survey_service::SendBotReply send = [d = dispatcher_.get()](survey_service::BotReply r) {
+      return queue_bot_reply(d, std::move(r));
+    };
+    bot_commands_ = std::make_unique<survey_service::BotCommands>(ioc_.get_executor(), store_pool_, *store_, *survey_store_,
+                                                                  *org_store_, *groups, clock_, bs, std::move(send));
+  }
+  if (cfg.reminders || cfg.reports) {
+    auto zone = scheduler::Zone::load(settings_.time_zone);
+    if (!zone) {
+      spdlog::critical("{}", zone.error().message);
+      return kExitUsage;
+    }
+    survey_delivery_ = std::make_unique<ScheduleDelivery>(*dispatcher_, group_tasks_.get());
+    std::string kfid = settings_.survey_open_kfid;
+    if (kfid.empty() && !settings_.outbound.kf_open_kfids.empty()) kfid = settings_.outbound.kf_open_kfids.front();
+    if (!settings_.outbound.kf) kfid.clear();
+    survey_notices_ = std::make_unique<SurveyNotices>(ioc_.get_executor(), store_pool_, *survey_store_, *org_store_,
+                                                      *groups, std::move(*zone), clock_, *survey_delivery_,
+                                                      *dispatcher_, kfid, cfg);
+  }
   return kExitOk;
 }
 
@@ -428,6 +504,7 @@ int Daemon::run() {
                                                          clock_, sv, std::move(send));
     admin_->set_surveys(surveys_.get(), survey_store_.get());
     spdlog::info("surveys: {} loaded from {}", n, settings_.surveys_dir);
+    if (int rc = start_survey_notices(); rc != kExitOk) return rc;
   }
 
   server_ = std::make_unique<net::HttpServer>(ioc_, settings_.server, metrics_);
@@ -461,6 +538,8 @@ int Daemon::run() {
   if (groups_) net::co_spawn(ioc_, groups_->run(), task_end("groups"));
   if (scheduler_) net::co_spawn(ioc_, scheduler_->run(), task_end("scheduler"));
   if (surveys_) net::co_spawn(ioc_, surveys_->run(), task_end("surveys"));
+  if (survey_notices_) net::co_spawn(ioc_, survey_notices_->run(), task_end("survey notices"));
+  if (bot_commands_) net::co_spawn(ioc_, bot_commands_->run(), task_end("robot commands"));
   std::uint64_t usec = 0;
   if (sd_watchdog_enabled(0, &usec) > 0)
     net::co_spawn(ioc_, watchdog(std::chrono::microseconds(usec / 2)), task_end("watchdog"));
@@ -482,6 +561,10 @@ int Daemon::run() {
   schedule_delivery_.reset();
   schedule_store_.reset();
   scheduler_groups_.reset();
+  bot_commands_.reset();
+  survey_notices_.reset();
+  survey_delivery_.reset();
+  survey_groups_.reset();
   surveys_.reset();
   survey_store_.reset();
   org_store_.reset();
@@ -523,6 +606,8 @@ awaitable<void> Daemon::shutdown() {
   if (group_tasks_) group_tasks_->stop();
   if (groups_) groups_->stop();
   if (surveys_) surveys_->stop();
+  if (survey_notices_) survey_notices_->stop();
+  if (bot_commands_) bot_commands_->stop();
   dispatcher_->stop();  // attempts in flight end within wecom.request_timeout_ms
   outbound_->stop();
   watchdog_timer_.cancel();

@@ -718,7 +718,7 @@ class Loader {
   // [survey] (issue 7).
   void load_survey(const Table& t, Settings& s) {
     if (!t.node) return;
-    check_keys(t, {"dir", "open_kfid", "poll_ms"});
+    check_keys(t, {"dir", "open_kfid", "poll_ms", "reminders", "reports", "notice_catch_up_s", "notice_poll_ms"});
     if (t.find("dir"))
       if (auto dir = get_string(t, "dir", true, "the survey definitions folder, e.g. \"../templates/surveys\"")) {
         if (dir->empty()) {
@@ -730,6 +730,61 @@ class Loader {
       }
     if (auto v = get_string(t, "open_kfid", false, "")) s.survey_open_kfid = *v;
     if (auto v = get_int(t, "poll_ms", 10, 60000)) s.survey_poll_ms = *v;
+    load_survey_reports(t, s);
+  }
+
+  // [survey.reminders] and [survey.reports] (issue 7): the time keys have the [[schedule]] shape.
+  std::optional<scheduler::Schedule> survey_time(const Table& t, const char* name) {
+    if (!t.find("time")) {
+      missing(t, "time", "a time like { kind = \"daily\", at = \"18:00\" } (as in [[schedule]])");
+      return std::nullopt;
+    }
+    nlohmann::json j = {{"name", name}, {"content", {{"kind", "template"}, {"ref", name}}}};
+    for (std::string_view k : {"time"sv, "start_date"sv, "end_date"sv, "quiet_hours"sv}) {
+      const toml::node* n = t.find(k);
+      if (!n) continue;
+      std::ostringstream out;
+      if (const auto* tbl = n->as_table(); tbl && k == "time") out << toml::json_formatter{*tbl};
+      else if (const auto* str = n->as_string(); str && k != "time") out << nlohmann::json(str->get()).dump();
+      else {
+        fail("wrong_type", line_of(n->source()), t.key(k),
+             fmt::format("expected {}, got {}", k == "time" ? "a table" : "a string", type_name(n->type())));
+        return std::nullopt;
+      }
+      j[std::string(k)] = nlohmann::json::parse(out.str(), nullptr, false);
+    }
+    if (!j.contains("start_date")) j["start_date"] = "2000-01-01";
+    auto parsed = scheduler::schedule_from_json(j);
+    if (!parsed) {
+      fail("bad_value", line_of(t.find("time")->source()), t.key("time"), parsed.error().message);
+      return std::nullopt;
+    }
+    return std::move(*parsed);
+  }
+
+  void load_survey_reports(const Table& survey, Settings& s) {
+    auto& r = s.survey_reports;
+    if (auto v = get_int(survey, "notice_catch_up_s", 0, 7 * 24 * 3600)) r.catch_up_s = *v;
+    if (auto v = get_int(survey, "notice_poll_ms", 10, 600000)) r.poll_ms = *v;
+    const Table rem = sub_table(survey, "reminders");
+    if (rem.node) {
+      check_keys(rem, {"time", "start_date", "end_date", "quiet_hours", "kf_nudge", "nudge_margin_s", "nudge_expire_s"});
+      r.reminders = survey_time(rem, "survey-reminders");
+      if (const toml::node* n = typed(rem, "kf_nudge", toml::node_type::boolean, "a boolean (true or false)"))
+        r.kf_nudge = *n->value<bool>();
+      if (auto v = get_int(rem, "nudge_margin_s", 0, 47 * 3600)) r.nudge_margin_s = *v;
+      if (auto v = get_int(rem, "nudge_expire_s", 60, 48 * 3600)) r.nudge_expire_s = *v;
+    }
+    const Table rep = sub_table(survey, "reports");
+    if (rep.node) {
+      check_keys(rep, {"time", "start_date", "end_date", "quiet_hours", "township_percent", "county_percent",
+                       "bot_commands"});
+      if (rep.find("time")) r.reports = survey_time(rep, "survey-reports");
+      if (auto v = get_int(rep, "township_percent", 1, 100)) r.township_percent = static_cast<int>(*v);
+      if (auto v = get_int(rep, "county_percent", 1, 100)) r.county_percent = static_cast<int>(*v);
+      if (const toml::node* n = typed(rep, "bot_commands", toml::node_type::boolean, "a boolean (true or false)"))
+        r.bot_commands = *n->value<bool>();
+    }
   }
 
   void load_outbox(const Table& t, outbox::Settings& out) {

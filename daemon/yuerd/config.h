@@ -11,6 +11,7 @@
 #include "daemon/outbox/dispatcher.h"
 #include "daemon/scheduler/scheduler.h"
 #include "daemon/store/store.h"
+#include "daemon/yuerd/survey_reports_settings.h"
 
 #include <spdlog/common.h>
 
@@ -93,6 +94,8 @@ struct Settings {
   bool surveys_dir_configured = false;
   std::string survey_open_kfid;
   std::int64_t survey_poll_ms = 200;
+  // [survey.reminders], [survey.reports] (issue 7): survey_reports_settings.h.
+  SurveyReportSettings survey_reports;
 };
 
 // Reads the environment; a seam so tests can supply variables without touching the process.
