@@ -220,7 +220,7 @@ TEST_CASE("payloads must be strict UTF-8: overlong forms, surrogates and stray b
       {"U+E000, just above the surrogates", "\xee\x80\x80", true},
       {"U+10000, the smallest 4-byte", "\xf0\x90\x80\x80", true},
       {"U+10FFFF, the largest", "\xf4\x8f\xbf\xbf", true},
-      {"overlong NUL C0 80", "a\xc0\x80b", false},
+      {"overlong NUL C0 80", "a\xc0\x80" "b", false},
       {"overlong C1 BF", "\xc1\xbf", false},
       {"overlong '/' E0 80 AF", "\xe0\x80\xaf", false},
       {"overlong 3-byte E0 9F BF", "\xe0\x9f\xbf", false},
@@ -235,7 +235,7 @@ TEST_CASE("payloads must be strict UTF-8: overlong forms, surrogates and stray b
       {"Latin-1 e-acute", "caf\xe9", false},
       {"GB18030 bytes of 宝宝", "\xb1\xa6\xb1\xa6", false},
       {"truncated 3-byte sequence", "\xe5\xae", false},
-      {"3-byte lead followed by ASCII", "\xe5a\xae", false},
+      {"3-byte lead followed by ASCII", "\xe5" "a\xae", false},
   };
   for (const auto& c : cases) {
     CAPTURE(c.label);
