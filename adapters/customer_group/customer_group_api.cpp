@@ -1,7 +1,6 @@
 #include "adapters/customer_group/customer_group_api.h"
 
 #include <nlohmann/json.hpp>
-#include <pugixml.hpp>
 
 namespace yuer::adapters::customer_group {
 namespace {
@@ -152,23 +151,6 @@ class Api final : public model::CustomerGroupApi {
 
 std::unique_ptr<model::CustomerGroupApi> make_api(wecom::ApiClient& api, wecom::AccessToken& token) {
   return std::make_unique<Api>(api, token);
-}
-
-std::optional<ChatChange> parse_chat_change(std::string_view xml) {
-  pugi::xml_document doc;
-  // parse_default does not expand entities beyond the XML built-ins, and there is no DTD support.
-  if (!doc.load_buffer(xml.data(), xml.size(), pugi::parse_default)) return std::nullopt;
-  auto root = doc.child("xml");
-  if (std::string_view(root.child("Event").text().as_string()) != "change_external_chat") return std::nullopt;
-  ChatChange c;
-  c.chat_id = root.child("ChatId").text().as_string();
-  if (c.chat_id.empty()) return std::nullopt;
-  c.change_type = root.child("ChangeType").text().as_string();
-  c.update_detail = root.child("UpdateDetail").text().as_string();
-  c.mem_change_cnt = root.child("MemChangeCnt").text().as_int();
-  c.last_mem_ver = root.child("LastMemVer").text().as_string();
-  c.cur_mem_ver = root.child("CurMemVer").text().as_string();
-  return c;
 }
 
 boost::asio::awaitable<Result<model::Accepted>> ChangeDoorbell::accept(model::InboundEvent event) {

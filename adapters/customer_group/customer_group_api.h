@@ -9,6 +9,7 @@
 // change_external_chat events (https://developer.work.weixin.qq.com/document/path/92130).
 #pragma once
 
+#include "adapters/customer_group/chat_change.h"
 #include "adapters/wecom/api_client.h"
 #include "daemon/model/customer_group_api.h"
 #include "daemon/model/inbox.h"
@@ -22,17 +23,6 @@ namespace yuer::adapters::customer_group {
 
 // `api` and `token` must outlive the result.
 std::unique_ptr<model::CustomerGroupApi> make_api(wecom::ApiClient& api, wecom::AccessToken& token);
-
-// What yuer reads from a change_external_chat event (§8.3).
-struct ChatChange {
-  std::string chat_id;
-  std::string change_type;    // create | update | dismiss
-  std::string update_detail;  // add_member, del_member, ...
-  int mem_change_cnt = 0;
-  std::string last_mem_ver, cur_mem_ver;
-};
-// Parses the decrypted XML; nullopt when it is not a change_external_chat event with a ChatId.
-std::optional<ChatChange> parse_chat_change(std::string_view xml);
 
 // Wraps the inbox the app's callback endpoint writes to: after a change_external_chat event is
 // committed (and only then), calls `on_change`. Everything else passes through unchanged.

@@ -43,5 +43,19 @@ TEST_CASE("change_external_chat: other events and malformed XML are not changes"
   CHECK(created->cur_mem_ver.empty());
 }
 
+TEST_CASE("change_external_chat: text split over CDATA parts reads as the callback parser stored it",
+          "[customer_group]") {
+  // adapters/wecom joins an element's text and CDATA parts when it decides the kind; so must this
+  // (found writing the chat_change fuzz invariant; tests/vectors/regress/chat_change/).
+  auto c = parse_chat_change("<xml><MsgType><![CDATA[event]]></MsgType><Event>change_<![CDATA[external_chat]]></Event>"
+                             "<ChatId>wr<![CDATA[Split]]></ChatId><ChangeType><![CDATA[up]]>date</ChangeType>"
+                             "<LastMemVer>a<!-- c -->b</LastMemVer><CurMemVer><![CDATA[c]]></CurMemVer></xml>");
+  REQUIRE(c.has_value());
+  CHECK(c->chat_id == "wrSplit");
+  CHECK(c->change_type == "update");
+  CHECK(c->last_mem_ver == "ab");
+  CHECK(c->cur_mem_ver == "c");
+}
+
 }  // namespace
 }  // namespace yuer::adapters::customer_group

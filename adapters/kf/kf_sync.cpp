@@ -7,7 +7,6 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <nlohmann/json.hpp>
-#include <pugixml.hpp>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -18,21 +17,10 @@ namespace {
 using model::OutcomeKind;
 using nlohmann::json;
 
-constexpr int kOriginCustomer = 3;  // sync_msg origin: sent by the WeChat customer (the parent)
 constexpr int kTransientTries = 3;
 
 std::int64_t unix_ms(const Clock& c) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(c.now().time_since_epoch()).count();
-}
-
-std::string str(const json& j, const char* key) {
-  auto it = j.find(key);
-  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
-
-std::int64_t int_of(const json& j, const char* key) {
-  auto it = j.find(key);
-  return it != j.end() && it->is_number_integer() ? it->get<std::int64_t>() : 0;
 }
 
 awaitable<std::optional<std::string>> load_cursor(store::KfStore* s, std::string open_kfid) {
@@ -45,15 +33,6 @@ awaitable<std::vector<store::KfParent>> store_page(store::KfStore* s, std::strin
 }
 
 }  // namespace
-
-std::optional<Doorbell> parse_doorbell(std::string_view xml) {
-  pugi::xml_document doc;
-  if (!doc.load_buffer(xml.data(), xml.size(), pugi::parse_default)) return std::nullopt;
-  auto root = doc.child("xml");
-  Doorbell d{root.child("OpenKfId").text().as_string(), root.child("Token").text().as_string()};
-  if (d.open_kfid.empty()) return std::nullopt;
-  return d;
-}
 
 KfSync::KfSync(boost::asio::any_io_executor io, wecom::ApiClient& api, wecom::AccessToken& token, model::Inbox& inbox,
                store::KfStore& store, boost::asio::any_io_executor store_ex, const Clock& clock, SyncSettings settings,
@@ -144,63 +123,36 @@ awaitable<bool> KfSync::sync_pages(std::string open_kfid, std::string token) {
     }
     transient = 0;
     ++page;
-    const json& body = reply.body;
+    SyncPage parsed = parse_sync_page(reply.body, open_kfid, clock_.unix_seconds());
     // The parents' windows move BEFORE their messages reach the inbox. The survey consumer reads
     // the inbox as soon as a message is there and queues its answer at once; judged against the
     // parent's previous window (or none: a first message), that answer would wait for a window move
     // that raced with it, or be counted against the wrong window (issue 7, the survey e2e flake).
     // Moving early is safe: WeCom has the message, so its window is open. A crash before the inbox
     // has the messages replays the page (the cursor moves last), and windows never move back.
-    std::vector<store::KfCustomerMessage> customer;
-    auto list = body.find("msg_list");
-    const bool has_list = list != body.end() && list->is_array();
-    if (has_list)
-      for (const auto& m : *list)
-        if (m.is_object() && !str(m, "msgid").empty() && int_of(m, "origin") == kOriginCustomer &&
-            !str(m, "external_userid").empty())
-          customer.push_back({str(m, "open_kfid").empty() ? open_kfid : str(m, "open_kfid"), str(m, "external_userid"),
-                              int_of(m, "send_time") * 1000, str(m, "msgid")});
-    if (!customer.empty()) {
+    if (!parsed.customer.empty()) {
       std::string keep_cursor;  // empty: the cursor is not moved yet
       const std::int64_t now = unix_ms(clock_);
       auto moved = co_await boost::asio::co_spawn(
-          store_ex_, store_page(&store_, open_kfid, std::move(keep_cursor), std::move(customer), now),
+          store_ex_, store_page(&store_, open_kfid, std::move(keep_cursor), std::move(parsed.customer), now),
           boost::asio::use_awaitable);
       for (const auto& p : moved)
         if (moved_) moved_(format_target({p.open_kfid, p.external_userid}));
     }
-    if (has_list) {
-      for (const auto& m : *list) {
-        if (!m.is_object()) continue;
-        const std::string msgid = str(m, "msgid");
-        if (msgid.empty()) continue;
-        model::InboundEvent e;
-        e.receiver = kReceiver;
-        e.channel = kReceiver;
-        const std::string msgtype = str(m, "msgtype");
-        e.kind = "kf:" + msgtype;
-        if (msgtype == "event" && m.contains("event") && m["event"].is_object())
-          e.kind += ":" + str(m["event"], "event_type");
-        e.dedupe_key = "msg:" + msgid;
-        e.from_user = str(m, "external_userid");
-        e.created_at = int_of(m, "send_time");
-        e.received_at = clock_.unix_seconds();
-        e.payload = m.dump(-1, ' ', false, json::error_handler_t::replace);
-        auto accepted = co_await inbox_.accept(std::move(e));
-        if (!accepted) {
-          spdlog::error("kf sync open_kfid={} stopped: inbox refused a message ({})", open_kfid, accepted.error().code);
-          co_return false;
-        }
-        if (!accepted->duplicate) ++stored;
+    for (auto& e : parsed.events) {
+      auto accepted = co_await inbox_.accept(std::move(e));
+      if (!accepted) {
+        spdlog::error("kf sync open_kfid={} stopped: inbox refused a message ({})", open_kfid, accepted.error().code);
+        co_return false;
       }
+      if (!accepted->duplicate) ++stored;
     }
     // Then the cursor (the windows of this page are already where they belong).
     std::vector<store::KfCustomerMessage> none;
-    std::string next_cursor = str(body, "next_cursor");
     const std::int64_t now = unix_ms(clock_);
-    co_await boost::asio::co_spawn(store_ex_, store_page(&store_, open_kfid, std::move(next_cursor), std::move(none), now),
+    co_await boost::asio::co_spawn(store_ex_, store_page(&store_, open_kfid, std::move(parsed.next_cursor), std::move(none), now),
                                    boost::asio::use_awaitable);
-    if (int_of(body, "has_more") != 1) break;  // has_more can be 1 with an empty msg_list (§9.3)
+    if (!parsed.has_more) break;  // has_more can be 1 with an empty msg_list (§9.3)
   }
   messages_stored_ += stored;
   spdlog::info("kf synced open_kfid={} new_messages={}", open_kfid, stored);

@@ -8,6 +8,7 @@
 // https://developer.work.weixin.qq.com/document/path/94670, reference §9.2-9.3.
 #pragma once
 
+#include "adapters/kf/sync_page.h"
 #include "adapters/wecom/api_client.h"
 #include "daemon/base/clock.h"
 #include "daemon/model/inbox.h"
@@ -26,20 +27,11 @@
 
 namespace yuer::adapters::kf {
 
-inline constexpr const char* kReceiver = "kf";  // inbox receiver and channel of synced messages
-
 struct SyncSettings {
   std::set<std::string> open_kfids;  // synced at start; doorbells of other accounts are ignored
                                      // unless this is empty (then every account that rings)
   int max_pages_per_sync = 1000;     // a guard against a cursor that never ends
 };
-
-// The doorbell's fields (decrypted kf_msg_or_event XML): nullopt when either is missing.
-struct Doorbell {
-  std::string open_kfid;
-  std::string token;  // valid 10 minutes; lifts sync_msg's strict frequency limit
-};
-std::optional<Doorbell> parse_doorbell(std::string_view xml);
 
 class KfSync {
  public:

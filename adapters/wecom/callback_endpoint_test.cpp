@@ -160,12 +160,30 @@ TEST_CASE("refusals by status and reason", "[adapters][wecom][callback]") {
 }
 
 TEST_CASE("signed but unparseable payloads are refused, not stored", "[adapters][wecom][callback]") {
+  struct Case {
+    const char* label;
+    std::string plain;
+    const char* code;
+  };
+  const Case cases[] = {
+      {"no MsgType", "<xml><Content>no MsgType</Content></xml>", "callback.bad_payload"},
+      {"overlong UTF-8 in Content", "<xml><MsgType>text</MsgType><Content>\xc0\x80</Content><MsgId>1</MsgId></xml>",
+       "callback.not_utf8"},
+      {"Latin-1 byte in Content", "<xml><MsgType>text</MsgType><Content>caf\xe9</Content><MsgId>2</MsgId></xml>",
+       "callback.not_utf8"},
+  };
   Harness h;
-  auto [target, body] = h.signed_post("<xml><Content>no MsgType</Content></xml>", "7");
-  auto rsp = h.send(http::Verb::post, target, body);
-  CHECK(rsp.result_int() == 400);
-  CHECK(rsp.body().find("callback.bad_payload") != std::string::npos);
+  int nonce = 7;
+  for (const auto& c : cases) {
+    CAPTURE(c.label);
+    auto [target, body] = h.signed_post(c.plain, std::to_string(nonce++));
+    auto rsp = h.send(http::Verb::post, target, body);
+    CHECK(rsp.result_int() == 400);
+    CHECK(rsp.body().find(c.code) != std::string::npos);
+  }
   CHECK(h.inbox.events.empty());
+  CHECK(h.metrics.render().find("yuer_callback_rejects_total{receiver=\"app\",reason=\"not_utf8\"} 2") !=
+        std::string::npos);
 }
 
 TEST_CASE("rekey swaps secrets, bad new secrets keep the old ones", "[adapters][wecom][callback]") {

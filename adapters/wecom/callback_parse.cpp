@@ -19,6 +19,39 @@ Result<std::string> ok(std::string s) { return Result<std::string>(boost::system
 
 constexpr const char* kBadEnvelope = "callback.bad_envelope";
 constexpr const char* kBadPayload = "callback.bad_payload";
+constexpr const char* kNotUtf8 = "callback.not_utf8";
+
+// Strict UTF-8 (RFC 3629, the Unicode "well-formed" table): no overlong forms (C0 80, E0 80 AF),
+// no surrogates (ED A0 80), nothing above U+10FFFF, no truncated sequence. WeCom sends callbacks
+// as UTF-8 XML/JSON (https://developer.work.weixin.qq.com/document/path/90930, reference §1); pugixml
+// does not check, so without this a signed payload with stray bytes would be stored as it came.
+bool valid_utf8(std::string_view s) {
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  const auto* end = p + s.size();
+  while (p < end) {
+    const unsigned char c = *p;
+    if (c < 0x80) {
+      ++p;
+      continue;
+    }
+    std::size_t n;
+    unsigned char lo = 0x80, hi = 0xBF;  // allowed range of the second byte
+    if (c >= 0xC2 && c <= 0xDF) n = 1;
+    else if (c == 0xE0) n = 2, lo = 0xA0;
+    else if (c == 0xED) n = 2, hi = 0x9F;
+    else if (c >= 0xE1 && c <= 0xEF) n = 2;
+    else if (c == 0xF0) n = 3, lo = 0x90;
+    else if (c >= 0xF1 && c <= 0xF3) n = 3;
+    else if (c == 0xF4) n = 3, hi = 0x8F;
+    else return false;  // 80..C1 (continuation or overlong lead), F5..FF
+    if (static_cast<std::size_t>(end - p) <= n) return false;
+    if (p[1] < lo || p[1] > hi) return false;
+    for (std::size_t i = 2; i <= n; ++i)
+      if (p[i] < 0x80 || p[i] > 0xBF) return false;
+    p += n + 1;
+  }
+  return true;
+}
 
 // Finds a DOCTYPE node anywhere in the tree (pugixml's traversal is iterative, so deep
 // documents cannot exhaust the stack).
@@ -245,6 +278,8 @@ Result<std::string_view> extract_encrypted_xml_with_pugixml(std::string& body) {
 }
 
 Result<PayloadFields> parse_xml_payload_with_pugixml(std::string_view plaintext) {
+  // Checked here too (again, when called from parse_xml_payload) so both readers answer alike.
+  if (!valid_utf8(plaintext)) return fail(kNotUtf8, "XML payload is not valid UTF-8");
   pugi::xml_document doc;
   auto root = load_xml(doc, plaintext, kBadPayload);
   if (!root) return root.error();
@@ -256,6 +291,9 @@ Result<PayloadFields> parse_xml_payload_with_pugixml(std::string_view plaintext)
   f.dedupe_key = dedupe_key(text_of(root->child("MsgId")), plaintext);
   f.from_user = text_of(root->child("FromUserName"));
   f.created_at = to_int64(text_of(root->child("CreateTime")));
+  // pugixml writes character references (&#xD800;, &#x110000;) as UTF-8 without checking them.
+  if (!valid_utf8(f.kind) || !valid_utf8(f.dedupe_key) || !valid_utf8(f.from_user))
+    return fail(kNotUtf8, "XML payload has a character reference that is not a Unicode character");
   return f;
 }
 
@@ -269,7 +307,9 @@ Result<std::string> extract_encrypted(EnvelopeFormat format, std::string_view bo
 }
 
 Result<PayloadFields> parse_xml_payload(std::string_view plaintext) {
-  // The first element of each name counts, as with pugixml's child(name).
+  if (!valid_utf8(plaintext)) return fail(kNotUtf8, "XML payload is not valid UTF-8");
+  // The first element of each name counts, as with pugixml's child(name). The flat scan takes no
+  // character references ('&' sends the document to pugixml, whose path checks what they became).
   std::string_view msg_type, event, msg_id, from_user, create_time;
   bool has_msg_type = false, has_event = false, has_msg_id = false, has_from = false, has_time = false;
   auto first = [](bool& seen, std::string_view& field, std::string_view text) {
@@ -302,6 +342,8 @@ Result<PayloadFields> parse_xml_payload(std::string_view plaintext) {
 }
 
 Result<PayloadFields> parse_json_payload(std::string_view plaintext) {
+  // nlohmann's parser refuses bad UTF-8 inside strings too; checking first gives it its own reason.
+  if (!valid_utf8(plaintext)) return fail(kNotUtf8, "JSON payload is not valid UTF-8");
   const json j = json::parse(plaintext.begin(), plaintext.end(), nullptr, false);
   if (j.is_discarded()) return fail(kBadPayload, "JSON payload is not well-formed");
   if (!j.is_object()) return fail(kBadPayload, "JSON payload is not an object");

@@ -197,10 +197,73 @@ TEST_CASE("JSON payloads: robot message, events and garbage", "[adapters][wecom]
       {"numeric msgtype", R"({"msgtype":1})", "callback.bad_payload", "", "", "", 0},
       {"empty msgtype", R"({"msgtype":""})", "callback.bad_payload", "", "", "", 0},
       {"trailing garbage", R"({"msgtype":"text"} x)", "callback.bad_payload", "", "", "", 0},
-      {"invalid UTF-8 in a string", "{\"msgtype\":\"te\xff\"}", "callback.bad_payload", "", "", "", 0},
+      {"invalid UTF-8 in a string", "{\"msgtype\":\"te\xff\"}", "callback.not_utf8", "", "", "", 0},
       {"comment", "{\"msgtype\":\"text\" /* c */}", "callback.bad_payload", "", "", "", 0},
   };
   for (const auto& c : cases) check_fields(c, parse_json_payload(c.text));
+}
+
+TEST_CASE("payloads must be strict UTF-8: overlong forms, surrogates and stray bytes are refused",
+          "[adapters][wecom][parse]") {
+  struct Case {
+    const char* label;
+    std::string bytes;  // placed inside a text field of an otherwise valid payload
+    bool ok;
+  };
+  const Case cases[] = {
+      {"ASCII", "hello", true},
+      {"Chinese (3 bytes)", "\xe5\xae\x9d\xe5\xae\x9d", true},
+      {"emoji (4 bytes)", "\xf0\x9f\x91\xb6", true},
+      {"U+0080, the smallest 2-byte", "\xc2\x80", true},
+      {"U+0800, the smallest 3-byte", "\xe0\xa0\x80", true},
+      {"U+D7FF, just below the surrogates", "\xed\x9f\xbf", true},
+      {"U+E000, just above the surrogates", "\xee\x80\x80", true},
+      {"U+10000, the smallest 4-byte", "\xf0\x90\x80\x80", true},
+      {"U+10FFFF, the largest", "\xf4\x8f\xbf\xbf", true},
+      {"overlong NUL C0 80", "a\xc0\x80" "b", false},
+      {"overlong C1 BF", "\xc1\xbf", false},
+      {"overlong '/' E0 80 AF", "\xe0\x80\xaf", false},
+      {"overlong 3-byte E0 9F BF", "\xe0\x9f\xbf", false},
+      {"overlong 4-byte F0 80 80 AF", "\xf0\x80\x80\xaf", false},
+      {"overlong 4-byte F0 8F BF BF", "\xf0\x8f\xbf\xbf", false},
+      {"surrogate U+D800 (CESU)", "\xed\xa0\x80", false},
+      {"surrogate U+DFFF", "\xed\xbf\xbf", false},
+      {"above U+10FFFF (F4 90)", "\xf4\x90\x80\x80", false},
+      {"F5 lead byte", "\xf5\x80\x80\x80", false},
+      {"lone continuation byte", "\x80", false},
+      {"FE / FF", "\xfe\xff", false},
+      {"Latin-1 e-acute", "caf\xe9", false},
+      {"GB18030 bytes of 宝宝", "\xb1\xa6\xb1\xa6", false},
+      {"truncated 3-byte sequence", "\xe5\xae", false},
+      {"3-byte lead followed by ASCII", "\xe5" "a\xae", false},
+  };
+  for (const auto& c : cases) {
+    CAPTURE(c.label);
+    const std::string xml = "<xml><MsgType>text</MsgType><Content><![CDATA[" + c.bytes + "]]></Content></xml>";
+    // After the root element, at the very end: pugixml keeps text there outside the tree (the
+    // payload is accepted and stored verbatim), but the bytes must still be UTF-8.
+    const std::string xml_tail = "<xml><MsgType>text</MsgType></xml>" + c.bytes;
+    const std::string js = R"({"msgtype":"text","text":{"content":")" + c.bytes + R"("}})";
+    CHECK(code_of(parse_xml_payload(xml)) == (c.ok ? "" : "callback.not_utf8"));
+    CHECK(code_of(parse_json_payload(js)) == (c.ok ? "" : "callback.not_utf8"));
+    CHECK(code_of(parse_xml_payload(xml_tail)) == (c.ok ? "" : "callback.not_utf8"));
+  }
+  // Character references are decoded by pugixml without a check: one to a surrogate or beyond
+  // U+10FFFF in an indexed field is refused as well; valid ones are decoded.
+  struct Ref {
+    const char* xml;
+    const char* code;
+  };
+  const Ref refs[] = {
+      {"<xml><MsgType>text</MsgType><FromUserName>&#xD800;</FromUserName></xml>", "callback.not_utf8"},
+      {"<xml><MsgType>te&#xDFFF;xt</MsgType></xml>", "callback.not_utf8"},
+      {"<xml><MsgType>text</MsgType><MsgId>&#x110000;</MsgId></xml>", "callback.not_utf8"},
+      {"<xml><MsgType>text</MsgType><FromUserName>&#x5B9D;&#x1F476;</FromUserName></xml>", ""},
+  };
+  for (const auto& r : refs) {
+    CAPTURE(r.xml);
+    CHECK(code_of(parse_xml_payload(r.xml)) == r.code);
+  }
 }
 
 TEST_CASE("envelopes: the Encrypt field is extracted or the body is refused", "[adapters][wecom][parse]") {
@@ -319,7 +382,7 @@ TEST_CASE("mutation: parsers and decrypt never throw on mangled bodies", "[adapt
       "\xff", "\xe4\xbd", "<?xml version=\"1.0\"?>", "<Encrypt>", "</Encrypt>", "\"encrypt\":", "1e999999", "-"};
   const std::set<std::string> allowed = {"", "callback.bad_envelope", "callback.bad_payload", "crypto.bad_base64",
                                          "crypto.bad_ciphertext", "crypto.bad_buffer", "crypto.bad_receiveid",
-                                         "crypto.bad_signature"};
+                                         "crypto.bad_signature", "callback.not_utf8"};
 
   constexpr int kIterations = 2000;
   int threw = 0;

@@ -1,4 +1,5 @@
 #include "daemon/net/http_server.h"
+#include "daemon/net/fd_limit.h"
 #include "daemon/net/peer_header.h"
 
 #include <boost/asio/bind_cancellation_slot.hpp>
@@ -651,6 +652,9 @@ void HttpServer::add_route(Route route) {
 Result<boost::asio::ip::tcp::endpoint> HttpServer::listen() {
   auto ep = parse_listen(impl_->settings.listen);
   if (!ep) return ep.error();
+  // Every connection is a descriptor: raise the soft RLIMIT_NOFILE to fit max_connections, or
+  // lower the cap to what fits (fd_limit.h), so the cap is reached before EMFILE is.
+  impl_->settings.max_connections = fit_connections_to_fd_limit(impl_->settings.max_connections);
   auto& acc = impl_->acceptor;
   auto fail = [&](const error_code& ec) {
     error_code ignored;

@@ -25,6 +25,8 @@ int roster_csv(const std::uint8_t* data, std::size_t size);         // org + ros
 int config(const std::uint8_t* data, std::size_t size);             // yuerd.toml
 int survey_definition(const std::uint8_t* data, std::size_t size);  // survey TOML + expressions
 int survey_answer(const std::uint8_t* data, std::size_t size);      // answers, commands, conversation
+int kf_sync_msg(const std::uint8_t* data, std::size_t size);        // 微信客服 sync_msg page + doorbell
+int chat_change(const std::uint8_t* data, std::size_t size);        // change_external_chat event
 
 std::span<const Target> targets();
 

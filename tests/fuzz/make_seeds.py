@@ -148,3 +148,54 @@ for i, cmd in enumerate(["上一题", "重新开始", "退出", "确认", "改3"
     put("survey_answer", f"command_{i}", bytes([1, 0]) + cmd.encode())
 put("survey_answer", "conversation_known", bytes([2, 0]) + "你好\n1\n1\n2\n1\n3个月\n上一题\n1\n确认\n".encode())
 put("survey_answer", "conversation_unknown", bytes([2, 1]) + "调查\n2026-05-10\n1234\n1\n1\n退出\n继续\n改1\n2\n确认\n".encode())
+
+# kf_sync_msg: a kf/sync_msg answer page (JSON, reference §9.3, DOC 94670 samples) or, when the input
+# is not JSON, a kf_msg_or_event doorbell (XML, §9.2).
+KF_TEXT = {"msgid": "from_msgid_4622416642169452483", "open_kfid": "wkAJ2GCAAASSm4_FhToWMFea0xAFfd3Q",
+           "external_userid": "wmAJ2GCAAAme1XQRC-NI-q0_ZM9ukoAw", "send_time": 1615478585, "origin": 3,
+           "msgtype": "text", "text": {"content": "宝宝8个月，辅食一天两顿可以吗", "menu_id": "101"}}
+KF_EVENT = {"msgid": "ev_1", "send_time": 1615478600, "origin": 4, "msgtype": "event",
+            "event": {"event_type": "enter_session", "open_kfid": "wkAJ2GCAAASSm4_FhToWMFea0xAFfd3Q",
+                      "external_userid": "wmAJ2GCAAAme1XQRC-NI-q0_ZM9ukoAw", "scene": "123", "scene_param": "abc",
+                      "welcome_code": "aaaaaa"}}
+KF_FAIL = {"msgid": "ev_2", "send_time": 1615478700, "origin": 4, "msgtype": "event",
+           "event": {"event_type": "msg_send_fail", "open_kfid": "wkAJ2GCAAASSm4_FhToWMFea0xAFfd3Q",
+                     "external_userid": "wmAJ2GCAAAme1XQRC-NI-q0_ZM9ukoAw", "fail_msgid": "FAILMSGID", "fail_type": 6}}
+KF_SERVICER = {"msgid": "s_1", "open_kfid": "wkAJ2GCAAASSm4_FhToWMFea0xAFfd3Q",
+               "external_userid": "wmAJ2GCAAAme1XQRC-NI-q0_ZM9ukoAw", "send_time": 1615478800, "origin": 5,
+               "servicer_userid": "zhangsan", "msgtype": "image", "image": {"media_id": "2iSLeVyqzk4eX0IB5kTi9Ljfa2rt9dwfq5WKRQ4Nvvgw"}}
+pages = {
+    "page_text": {"errcode": 0, "errmsg": "ok", "next_cursor": "4gw7MepFLfgF2VC5npN", "has_more": 1, "msg_list": [KF_TEXT]},
+    "page_mixed": {"errcode": 0, "errmsg": "ok", "next_cursor": "c2", "has_more": 0,
+                   "msg_list": [KF_TEXT, KF_EVENT, KF_FAIL, KF_SERVICER]},
+    "page_empty_has_more": {"errcode": 0, "errmsg": "ok", "next_cursor": "c3", "has_more": 1, "msg_list": []},
+    "page_odd_items": {"errcode": 0, "next_cursor": 5, "has_more": "1",
+                       "msg_list": [1, None, {"msgid": ""}, {"msgid": 7}, {"msgid": "x", "send_time": -1, "origin": 3,
+                                                                            "external_userid": "wm1"},
+                                    {"msgid": "y", "send_time": 18446744073709551615, "origin": 3, "external_userid": "wm2"}]},
+}
+for name, page in pages.items():
+    put("kf_sync_msg", name, json.dumps(page, ensure_ascii=False))
+put("kf_sync_msg", "doorbell", KF_XML)
+put("kf_sync_msg", "doorbell_no_token", KF_XML.replace("<Token><![CDATA[ENCApHxnGDNAVNY4AaSJKj4Tb5mwsEMzxhFmHVGcra996NR]]></Token>", ""))
+
+# chat_change: change_external_chat events (reference §8.3, DOC 92130): create, update (add/del member,
+# change name/owner/notice), dismiss.
+CHAT_SAMPLE = ("<xml><ToUserName><![CDATA[wwea4ccebadeefd11a]]></ToUserName><FromUserName><![CDATA[sys]]></FromUserName>"
+               "<CreateTime>1700642907</CreateTime><MsgType><![CDATA[event]]></MsgType>"
+               "<Event><![CDATA[change_external_chat]]></Event><ChatId><![CDATA[wree9uDgAAfxkLu5-lEbsmQBjsb7V8Cg]]></ChatId>"
+               "<ChangeType><![CDATA[update]]></ChangeType><UpdateDetail><![CDATA[change_name]]></UpdateDetail>"
+               "<JoinScene>0</JoinScene><MemChangeCnt>2</MemChangeCnt>"
+               "<LastMemVer><![CDATA[6ebe7c3f89cb839ec2e1720f04eae2e0]]></LastMemVer>"
+               "<CurMemVer><![CDATA[15722766561cf8bce92480a3d1457654]]></CurMemVer></xml>")
+put("chat_change", "update_change_name", CHAT_SAMPLE)
+put("chat_change", "update_add_member", CHAT_XML)
+put("chat_change", "create", "<xml><ToUserName><![CDATA[ww]]></ToUserName><FromUserName><![CDATA[sys]]></FromUserName>"
+    "<CreateTime>1403610513</CreateTime><MsgType><![CDATA[event]]></MsgType><Event><![CDATA[change_external_chat]]></Event>"
+    "<ChatId><![CDATA[wrOgQhDgAAMYQiS5ol9G7gK9JVAAAA]]></ChatId><ChangeType><![CDATA[create]]></ChangeType></xml>")
+put("chat_change", "dismiss", "<xml><MsgType>event</MsgType><Event>change_external_chat</Event><ChatId>wr1</ChatId>"
+    "<ChangeType>dismiss</ChangeType></xml>")
+put("chat_change", "del_member_quit_scene", "<xml><MsgType><![CDATA[event]]></MsgType><Event><![CDATA[change_external_chat]]></Event>"
+    "<ChatId><![CDATA[wr2]]></ChatId><ChangeType><![CDATA[update]]></ChangeType><UpdateDetail><![CDATA[del_member]]></UpdateDetail>"
+    "<QuitScene>1</QuitScene><MemChangeCnt>1</MemChangeCnt><MemChangeList><Item><![CDATA[wmEXT]]></Item></MemChangeList>"
+    "<LastMemVer><![CDATA[a]]></LastMemVer><CurMemVer><![CDATA[b]]></CurMemVer></xml>")

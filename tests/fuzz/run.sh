@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 secs=${1:-20}
 shift || true
-all=(callback_envelope event_payload roster_csv config survey_definition survey_answer)
+all=(callback_envelope event_payload roster_csv config survey_definition survey_answer kf_sync_msg chat_change)
 targets=("$@")
 ((${#targets[@]})) || targets=("${all[@]}")
 

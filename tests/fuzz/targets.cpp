@@ -7,13 +7,15 @@
 namespace yuer::fuzz {
 
 std::span<const Target> targets() {
-  static constexpr std::array<Target, 6> kTargets{{
+  static constexpr std::array<Target, 8> kTargets{{
       {"callback_envelope", callback_envelope},
       {"event_payload", event_payload},
       {"roster_csv", roster_csv},
       {"config", config},
       {"survey_definition", survey_definition},
       {"survey_answer", survey_answer},
+      {"kf_sync_msg", kf_sync_msg},
+      {"chat_change", chat_change},
   }};
   return kTargets;
 }
