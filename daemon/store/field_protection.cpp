@@ -41,6 +41,7 @@ std::string unmatched_respondent_key(const FieldCipher* cipher, const std::strin
 
 Result<std::int64_t> protect_fields(SQLite::Database& db, const std::string& path, const FieldCipher* cipher) {
   std::int64_t changed = 0;
+  static_assert(kBatch > 0);
   try {
     SQLite::Transaction tx(db, SQLite::TransactionBehavior::IMMEDIATE);
     if (!cipher) {
@@ -78,31 +79,51 @@ Result<std::int64_t> protect_fields(SQLite::Database& db, const std::string& pat
     }
     for (const auto& c : protected_columns()) {
       const std::string keys = c.key_columns;
-      std::string where;  // key1 = ?1 AND key2 = ?2 ...
-      int n = 0;
+      std::vector<std::string> key_names;
       for (std::size_t start = 0; start < keys.size();) {
         auto end = keys.find(',', start);
         if (end == std::string::npos) end = keys.size();
         std::string k = keys.substr(start, end - start);
         while (!k.empty() && k.front() == ' ') k.erase(0, 1);
-        where += fmt::format("{}{} = ?{}", where.empty() ? "" : " AND ", k, ++n);
+        key_names.push_back(std::move(k));
         start = end + 1;
       }
-      SQLite::Statement pick(db, fmt::format("SELECT {}, {} FROM {} WHERE {} <> '' AND NOT {} LIMIT {}", keys, c.column,
-                                             c.table, c.column, sealed_prefix_test(c, prefix), kBatch));
+      const int n = static_cast<int>(key_names.size());
+      std::string where, after;  // "k1 = ?1 AND k2 = ?2", "(k1, k2) > (?1, ?2)"
+      for (int i = 0; i < n; ++i) {
+        where += fmt::format("{}{} = ?{}", i ? " AND " : "", key_names[static_cast<std::size_t>(i)], i + 1);
+        after += fmt::format("{}?{}", i ? ", " : "", i + 1);
+      }
+      const std::string select = fmt::format("SELECT {}, {} FROM {} WHERE {} <> '' AND NOT {}", keys, c.column, c.table,
+                                             c.column, sealed_prefix_test(c, prefix));
+      // Keyset paging in key order: each row is read once, however large the table.
+      SQLite::Statement first(db, fmt::format("{} ORDER BY {} LIMIT {}", select, keys, kBatch));
+      SQLite::Statement next(db, fmt::format("{} AND ({}) > ({}) ORDER BY {} LIMIT {}", select, keys, after, keys, kBatch));
       SQLite::Statement put(db, fmt::format("UPDATE {} SET {} = ?{} WHERE {}", c.table, c.column, n + 1, where));
-      for (;;) {
-        std::vector<std::vector<std::string>> row_keys;
-        std::vector<std::string> sealed;
-        std::vector<int> key_types;
-        std::vector<std::vector<std::int64_t>> int_keys;
+      // A key value: integer or text, bound back as it was read.
+      struct Key {
+        bool integer = false;
+        std::int64_t i = 0;
+        std::string s;
+      };
+      auto bind_key = [](SQLite::Statement& q, int at, const Key& k) {
+        if (k.integer) q.bind(at, k.i);
+        else q.bind(at, k.s);
+      };
+      std::vector<Key> last;
+      for (bool more = true; more;) {
+        SQLite::Statement& pick = last.empty() ? first : next;
+        for (int i = 0; i < n && !last.empty(); ++i) bind_key(pick, i + 1, last[static_cast<std::size_t>(i)]);
+        std::vector<std::pair<std::vector<Key>, std::string>> rows;
         while (pick.executeStep()) {
-          std::vector<std::string> ks;
-          std::vector<std::int64_t> is;
+          std::vector<Key> ks;
           for (int i = 0; i < n; ++i) {
-            ks.push_back(pick.getColumn(i).getString());
-            is.push_back(pick.getColumn(i).getInt64());
-            if (row_keys.empty()) key_types.push_back(pick.getColumn(i).getType());
+            auto col = pick.getColumn(i);
+            Key k;
+            k.integer = col.getType() == SQLite::INTEGER;
+            if (k.integer) k.i = col.getInt64();
+            else k.s = col.getString();
+            ks.push_back(std::move(k));
           }
           std::string plain;
           try {
@@ -110,22 +131,18 @@ Result<std::int64_t> protect_fields(SQLite::Database& db, const std::string& pat
           } catch (const StoreError& e) {
             return fail("store.key", fmt::format("{}: {}", path, e.what()));
           }
-          row_keys.push_back(std::move(ks));
-          int_keys.push_back(std::move(is));
-          sealed.push_back(cipher->seal(plain, c.name));
+          rows.emplace_back(std::move(ks), cipher->seal(plain, c.name));
         }
         pick.reset();
-        if (row_keys.empty()) break;
-        for (std::size_t r = 0; r < row_keys.size(); ++r) {
-          for (int i = 0; i < n; ++i) {
-            if (key_types[static_cast<std::size_t>(i)] == SQLite::INTEGER) put.bind(i + 1, int_keys[r][static_cast<std::size_t>(i)]);
-            else put.bind(i + 1, row_keys[r][static_cast<std::size_t>(i)]);
-          }
-          put.bind(n + 1, sealed[r]);
+        more = rows.size() == static_cast<std::size_t>(kBatch);
+        for (const auto& [ks, sealed] : rows) {
+          for (int i = 0; i < n; ++i) bind_key(put, i + 1, ks[static_cast<std::size_t>(i)]);
+          put.bind(n + 1, sealed);
           put.exec();
           put.reset();
           ++changed;
         }
+        if (!rows.empty()) last = rows.back().first;
       }
     }
     // Unmatched respondents' keys hold a keyed hash of the birth date under the current key.

@@ -178,7 +178,7 @@ TEST_CASE("sealed store: callers read plain text, the file holds none of it", "[
       CHECK(v.starts_with("yenc1:k1:"));
       ++sealed;
     }
-    CHECK(sealed == 10);  // name, birth date, eligible, state, 2 x (birth, answers), 1 history, inbox
+    CHECK(sealed == 11);  // name, birth date, eligible, state, 2 x (birth, answers), 2 history, inbox
     check_no_plain_text(s.path);  // while open: database and WAL
   }
   check_no_plain_text(s.path);
@@ -199,7 +199,7 @@ TEST_CASE("sealed store: plain rows are sealed at the first start with a key", "
   CHECK(file_bytes(s.path).find(kName) != std::string::npos);  // the test can see plain text
   s.field_cipher = keys(kKey1);
   auto st = open_all(s);
-  CHECK(st.main->sealed_at_open() == 11);  // 10 values and the unmatched respondent's key
+  CHECK(st.main->sealed_at_open() == 12);  // 11 values and the unmatched respondent's key
   for (const auto& v : raw_values(s.path)) CHECK((v.starts_with("yenc1:k1:") || v == "P001" || v.starts_with("unmatched:")));
   check_fixture_reads(st, round);
   // The correction of the unmatched respondent still finds its row (the key was rewritten too).
@@ -233,7 +233,7 @@ TEST_CASE("sealed store: a new first key re-seals everything, the old key can th
   s.field_cipher = keys(kKey2 + kKey1);
   {
     auto st = open_all(s);
-    CHECK(st.main->sealed_at_open() == 11);
+    CHECK(st.main->sealed_at_open() == 12);  // the respondent's keyed hash follows the key too
     for (const auto& v : raw_values(s.path))
       CHECK((v.starts_with("yenc1:k2:") || v == "P001" || v.starts_with("unmatched:")));
     check_fixture_reads(st, round);
@@ -279,22 +279,36 @@ TEST_CASE("sealed store: no key, a wrong key or a changed value are refused, nev
     for (const char* needle : {kName, kBirth}) CHECK(r.error().message.find(needle) == std::string::npos);
     CHECK(raw_values(s.path) == before);
   }
-  // One changed byte in a stored name: the read fails with store.corrupt, naming the column.
+  // One changed byte in a stored name (not the first row, which the start-up check opens): the read
+  // fails with store.corrupt, naming the column.
+  {
+    auto st = open_all(s);
+    Family f;
+    f.child_id = "P002";
+    f.birth_date = "2024-01-01";
+    f.unit_code = "440103001000";
+    f.caregiver_name = "李建国";
+    f.phone_hash = "h2";
+    f.phone_masked = "139****6782";
+    st.org->write_families({f}, 100);
+  }
   {
     SQLite::Database db(s.path, SQLite::OPEN_READWRITE);
-    std::string v = db.execAndGet("SELECT caregiver_name FROM family").getString();
+    std::string v = db.execAndGet("SELECT caregiver_name FROM family WHERE child_id = 'P002'").getString();
     v[v.size() - 3] = v[v.size() - 3] == 'A' ? 'B' : 'A';
-    SQLite::Statement q(db, "UPDATE family SET caregiver_name = ?1");
+    SQLite::Statement q(db, "UPDATE family SET caregiver_name = ?1 WHERE child_id = 'P002'");
     q.bind(1, v);
     q.exec();
   }
   auto st = open_all(s);
+  CHECK(st.org->families_by_child({"P001"}).at("P001").caregiver_name == kName);
   try {
-    (void)st.org->families_by_child({"P001"});
+    (void)st.org->families_by_child({"P002"});
     FAIL("a changed value was read");
   } catch (const StoreError& e) {
     CHECK(e.code() == "store.corrupt");
     CHECK(std::string(e.what()).find("family.caregiver_name") != std::string::npos);
+    CHECK(std::string(e.what()).find("李建国") == std::string::npos);
   }
 }
 

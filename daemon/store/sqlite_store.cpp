@@ -285,7 +285,7 @@ Result<std::unique_ptr<Store>> open_main(const Settings& settings, bool protect)
     if (auto migrated = migrate(*db, path); !migrated) return migrated.error();
   }
   std::int64_t sealed = 0;
-  if (protect && !settings.read_only && path != ":memory:") {
+  if (protect && settings.field_pass && !settings.read_only && path != ":memory:") {
     auto p = protect_fields(*db, path, settings.field_cipher.get());
     if (!p) return p.error();
     sealed = *p;

@@ -71,6 +71,9 @@ struct Settings {
   // open_sqlite_store() seals plain or older-key values at start; when null, a store holding
   // sealed values is refused (Error{"store.key"}).
   std::shared_ptr<const FieldCipher> field_cipher;
+  // false: open_sqlite_store neither checks nor seals personal fields (yuerctl migrate, which
+  // holds no key and reads none).
+  bool field_pass = true;
 };
 
 class Store : public InboxStore {
