@@ -26,7 +26,7 @@ TEST_CASE("field cipher: values round-trip and never show in the stored form", "
     CAPTURE(v.size());
     const auto sealed = c->seal(v, "family.caregiver_name");
     CHECK(sealed.starts_with("yenc1:k1:"));
-    CHECK(sealed.find(v) == std::string::npos);
+    if (v.size() >= 4) CHECK(sealed.find(v) == std::string::npos);  // a 1-byte text can occur in base64 by chance
     CHECK(sealed_key_id(sealed) == std::optional<std::string>("k1"));
     CHECK(c->open(sealed, "family.caregiver_name") == v);
   }
