@@ -15,13 +15,16 @@ constexpr const char* kFamilyColumns =
     "child_id, birth_date, sex, unit_code, caregiver_name, phone_hash, phone_masked, external_userid, tags, "
     "created_ms, updated_ms";
 
-Family read_family(SQLite::Statement& q) {
+constexpr const char* kName = "family.caregiver_name";
+constexpr const char* kBirth = "family.birth_date";
+
+Family read_family(SQLite::Statement& q, const FieldCipher* cipher) {
   Family f;
   f.child_id = q.getColumn(0).getString();
-  f.birth_date = q.getColumn(1).getString();
+  f.birth_date = open_field(cipher, q.getColumn(1).getString(), kBirth);
   f.sex = q.getColumn(2).getString();
   f.unit_code = q.getColumn(3).getString();
-  f.caregiver_name = q.getColumn(4).getString();
+  f.caregiver_name = open_field(cipher, q.getColumn(4).getString(), kName);
   f.phone_hash = q.getColumn(5).getString();
   f.phone_masked = q.getColumn(6).getString();
   f.external_userid = q.getColumn(7).getString();
@@ -56,7 +59,8 @@ class SqliteOrgStore final : public OrgStore {
   }
 
  public:
-  SqliteOrgStore(std::string path, SQLite::Database db) : path_(std::move(path)), db_(std::move(db)) {}
+  SqliteOrgStore(std::string path, SQLite::Database db, std::shared_ptr<const FieldCipher> cipher)
+      : path_(std::move(path)), db_(std::move(db)), cipher_(std::move(cipher)) {}
 
   std::vector<OrgUnit> units(const std::string& prefix) override {
     return read("units", [&] {
@@ -106,7 +110,7 @@ class SqliteOrgStore final : public OrgStore {
       for (const auto& id : child_ids) {
         q.bind(1, id);
         if (q.executeStep()) {
-          auto f = read_family(q);
+          auto f = read_family(q, cipher_.get());
           out.emplace(f.child_id, std::move(f));
         }
         q.reset();
@@ -127,10 +131,10 @@ class SqliteOrgStore final : public OrgStore {
                           "tags = excluded.tags, updated_ms = excluded.updated_ms");
       for (const auto& f : families) {
         q.bind(1, f.child_id);
-        q.bind(2, f.birth_date);
+        q.bind(2, seal_field(cipher_.get(), f.birth_date, kBirth));
         q.bind(3, f.sex);
         q.bind(4, f.unit_code);
-        q.bind(5, f.caregiver_name);
+        q.bind(5, seal_field(cipher_.get(), f.caregiver_name, kName));
         q.bind(6, f.phone_hash);
         q.bind(7, f.phone_masked);
         q.bind(8, f.external_userid);
@@ -152,7 +156,7 @@ class SqliteOrgStore final : public OrgStore {
       q.bind(3, query.after_child_id);
       q.bind(4, std::clamp(query.limit, 1, 10000));
       std::vector<Family> out;
-      while (q.executeStep()) out.push_back(read_family(q));
+      while (q.executeStep()) out.push_back(read_family(q, cipher_.get()));
       return out;
     });
   }
@@ -170,6 +174,7 @@ class SqliteOrgStore final : public OrgStore {
  private:
   std::string path_;
   SQLite::Database db_;
+  std::shared_ptr<const FieldCipher> cipher_;  // sealed names and birth dates (field_cipher.h); null = plain
 };
 
 }  // namespace
@@ -177,7 +182,7 @@ class SqliteOrgStore final : public OrgStore {
 Result<std::unique_ptr<OrgStore>> open_sqlite_org_store(const Settings& settings) {
   auto db = open_sqlite_connection(settings, "the organisation and roster");
   if (!db) return db.error();
-  return std::unique_ptr<OrgStore>(std::make_unique<SqliteOrgStore>(settings.path, std::move(*db)));
+  return std::unique_ptr<OrgStore>(std::make_unique<SqliteOrgStore>(settings.path, std::move(*db), settings.field_cipher));
 }
 
 }  // namespace yuer::store

@@ -105,8 +105,12 @@ StoreError to_store_error(const SQLite::Exception& e, std::string_view path, std
   return StoreError(store_error_code(code), fmt::format("{}: {} failed: {} (sqlite {})", path, operation, e.what(), code));
 }
 
-SqliteStore::SqliteStore(std::string path, SQLite::Database db)
-    : path_(std::move(path)), db_(std::move(db)), insert_(db_, kInsertInbox), count_delivery_(db_, kCountDelivery) {}
+SqliteStore::SqliteStore(std::string path, SQLite::Database db, std::shared_ptr<const FieldCipher> cipher)
+    : path_(std::move(path)),
+      cipher_(std::move(cipher)),
+      db_(std::move(db)),
+      insert_(db_, kInsertInbox),
+      count_delivery_(db_, kCountDelivery) {}
 
 void SqliteStore::abort_transaction() noexcept {
   insert_.tryReset();
@@ -123,6 +127,7 @@ std::vector<InsertResult> SqliteStore::insert_inbox(const std::vector<model::Inb
     // IMMEDIATE takes the write lock up front, so BUSY shows here (after busy_timeout) and never
     // as a deadlock halfway through the batch.
     db_.exec("BEGIN IMMEDIATE");
+    std::string sealed;
     for (const auto& e : events) {
       // The strings outlive the step; binding without copies matters for payload-sized rows.
       insert_.bindNoCopy(1, e.receiver);
@@ -132,7 +137,12 @@ std::vector<InsertResult> SqliteStore::insert_inbox(const std::vector<model::Inb
       insert_.bindNoCopy(5, e.from_user);
       insert_.bind(6, static_cast<std::int64_t>(e.created_at));
       insert_.bind(7, static_cast<std::int64_t>(e.received_at));
-      insert_.bindNoCopy(8, e.payload);
+      if (cipher_) {
+        sealed = cipher_->seal(e.payload, "inbox.payload");
+        insert_.bindNoCopy(8, sealed);
+      } else {
+        insert_.bindNoCopy(8, e.payload);
+      }
       const int inserted = insert_.exec();
       insert_.reset();
       if (inserted == 1) {
@@ -184,7 +194,7 @@ std::vector<model::InboxRow> SqliteStore::list_inbox(const InboxQuery& query) {
       row.event.from_user = s.getColumn(5).getString();
       row.event.created_at = s.getColumn(6).getInt64();
       row.event.received_at = s.getColumn(7).getInt64();
-      row.event.payload = s.getColumn(8).getString();
+      row.event.payload = open_field(cipher_.get(), s.getColumn(8).getString(), "inbox.payload");
       row.deliveries = s.getColumn(9).getInt();
       rows.push_back(std::move(row));
     }
@@ -223,7 +233,11 @@ int latest_schema_version() {
   return all.empty() ? 0 : all.back().version;
 }
 
-Result<std::unique_ptr<Store>> open_sqlite_store(const Settings& settings) {
+namespace {
+
+// `protect`: run the personal-field pass (only the main store's open; the parts' connections
+// open after it).
+Result<std::unique_ptr<Store>> open_main(const Settings& settings, bool protect) {
   const std::string& path = settings.path;
   if (settings.synchronous != "full" && settings.synchronous != "normal")
     return fail("store.open", fmt::format("store.synchronous must be \"full\" or \"normal\", not \"{}\"",
@@ -270,20 +284,32 @@ Result<std::unique_ptr<Store>> open_sqlite_store(const Settings& settings) {
   if (!settings.read_only) {
     if (auto migrated = migrate(*db, path); !migrated) return migrated.error();
   }
+  std::int64_t sealed = 0;
+  if (protect && settings.field_pass && !settings.read_only && path != ":memory:") {
+    auto p = protect_fields(*db, path, settings.field_cipher.get());
+    if (!p) return p.error();
+    sealed = *p;
+  }
 
   try {
-    return std::unique_ptr<Store>(std::make_unique<SqliteStore>(path, std::move(*db)));
+    auto store = std::make_unique<SqliteStore>(path, std::move(*db), settings.field_cipher);
+    store->set_sealed_at_open(sealed);
+    return std::unique_ptr<Store>(std::move(store));
   } catch (const SQLite::Exception& e) {
     return open_error(e, path);
   }
 }
+
+}  // namespace
+
+Result<std::unique_ptr<Store>> open_sqlite_store(const Settings& settings) { return open_main(settings, true); }
 
 Result<SQLite::Database> open_sqlite_connection(const Settings& settings, std::string_view what) {
   if (settings.path == ":memory:")
     return fail("store.open", fmt::format("{} needs a store file (a second connection cannot see \":memory:\")", what));
   {
     // Creates and migrates the file (or refuses it) exactly as the main store does.
-    auto main = open_sqlite_store(settings);
+    auto main = open_main(settings, false);
     if (!main) return main.error();
   }
   const int flags = (settings.read_only ? SQLite::OPEN_READONLY : SQLite::OPEN_READWRITE) | SQLite::OPEN_NOMUTEX;

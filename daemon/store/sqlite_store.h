@@ -3,6 +3,7 @@
 // Invariant: outside a call, no transaction is open and no statement is mid-step.
 #pragma once
 
+#include "daemon/store/field_cipher.h"
 #include "daemon/store/store.h"
 
 #include <SQLiteCpp/Database.h>
@@ -10,9 +11,10 @@
 #include <SQLiteCpp/Statement.h>
 #include <SQLiteCpp/Transaction.h>
 
+#include <memory>
 #include <string>
-#include <vector>
 #include <string_view>
+#include <vector>
 
 namespace yuer::store {
 
@@ -28,6 +30,25 @@ StoreError to_store_error(const SQLite::Exception& e, std::string_view path, std
 // it with the settings' synchronous mode and busy timeout. ":memory:" is refused (a second
 // connection cannot see it).
 Result<SQLite::Database> open_sqlite_connection(const Settings& settings, std::string_view what);
+
+// Personal fields sealed at rest (field_cipher.h), for open_sqlite_store's start-up pass and tests.
+struct ProtectedColumn {
+  const char* table;
+  const char* column;
+  const char* key_columns;  // the row's primary key, comma-separated
+  const char* name;         // "table.column": the associated data of its sealed values
+};
+const std::vector<ProtectedColumn>& protected_columns();
+
+// The respondent key of a response not matched to the roster: its birth date is kept as a keyed
+// hash under `cipher` (plain without one) so the upsert can find it without the date in clear.
+std::string unmatched_respondent_key(const FieldCipher* cipher, const std::string& channel, const std::string& user,
+                                     const std::string& birth_date);
+
+// open_sqlite_store's pass over the personal fields (see there): refuses sealed values it cannot
+// open (Error{"store.key"}, nothing changed), then seals the rest under the current key in one
+// transaction. Returns how many values changed.
+Result<std::int64_t> protect_fields(SQLite::Database& db, const std::string& path, const FieldCipher* cipher);
 
 // A list kept in one TEXT column, ';'-joined (tags, chat ids); empty parts are dropped on reading.
 inline std::string join_semicolon(const std::vector<std::string>& items) {
@@ -94,13 +115,15 @@ class SqliteStore final : public Store {
  public:
   // Takes an opened, configured and migrated connection. Throws SQLite::Exception when a
   // statement cannot be prepared.
-  SqliteStore(std::string path, SQLite::Database db);
+  SqliteStore(std::string path, SQLite::Database db, std::shared_ptr<const FieldCipher> cipher = nullptr);
 
   std::vector<InsertResult> insert_inbox(const std::vector<model::InboundEvent>& events) override;
   std::vector<model::InboxRow> list_inbox(const InboxQuery& query) override;
   std::int64_t count_inbox() override;
   int schema_version() override;
   std::string quick_check() override;
+  std::int64_t sealed_at_open() override { return sealed_at_open_; }
+  void set_sealed_at_open(std::int64_t n) { sealed_at_open_ = n; }
 
   // For tests (fault injection: max_page_count, a competing write lock). Same threading rule.
   SQLite::Database& database() { return db_; }
@@ -110,6 +133,8 @@ class SqliteStore final : public Store {
   void abort_transaction() noexcept;
 
   std::string path_;
+  std::shared_ptr<const FieldCipher> cipher_;
+  std::int64_t sealed_at_open_ = 0;
   SQLite::Database db_;          // declared first: statements are finalized before it closes
   SQLite::Statement insert_;          // new event; does nothing on a duplicate
   SQLite::Statement count_delivery_;  // duplicate: deliveries + 1, returns the row's id

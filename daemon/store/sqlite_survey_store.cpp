@@ -33,33 +33,40 @@ SurveyRound read_round(SQLite::Statement& q) {
   return r;
 }
 
-SurveyResponse read_response(SQLite::Statement& q) {
+constexpr const char* kEligibleBirth = "survey_eligible.birth_date";
+constexpr const char* kState = "survey_conversation.state";
+constexpr const char* kBirth = "survey_response.birth_date";
+constexpr const char* kAnswers = "survey_response.answers";  // also survey_response_history.answers (copied by SQL)
+
+SurveyResponse read_response(SQLite::Statement& q, const FieldCipher* cipher) {
   SurveyResponse r;
   r.id = q.getColumn(0).getInt64();
   r.round_id = q.getColumn(1).getInt64();
   r.child_id = q.getColumn(2).getString();
   r.unit_code = q.getColumn(3).getString();
-  r.birth_date = q.getColumn(4).getString();
+  r.birth_date = open_field(cipher, q.getColumn(4).getString(), kBirth);
   r.channel = q.getColumn(5).getString();
   r.user_id = q.getColumn(6).getString();
   r.interview_date = q.getColumn(7).getString();
   r.age_months = q.getColumn(8).getInt();
   r.recall_shifted = q.getColumn(9).getInt() != 0;
-  r.answers = q.getColumn(10).getString();
+  r.answers = open_field(cipher, q.getColumn(10).getString(), kAnswers);
   r.revision = q.getColumn(11).getInt();
   r.created_ms = q.getColumn(12).getInt64();
   r.updated_ms = q.getColumn(13).getInt64();
   return r;
 }
 
-std::string respondent_key(const SurveyResponse& r, const std::string& channel, const std::string& user) {
+std::string respondent_key(const SurveyResponse& r, const std::string& channel, const std::string& user,
+                           const FieldCipher* cipher) {
   if (!r.child_id.empty()) return r.child_id;
-  return "unmatched:" + channel + ":" + user + ":" + r.birth_date;
+  return unmatched_respondent_key(cipher, channel, user, r.birth_date);
 }
 
 class SqliteSurveyStore final : public SurveyStore, private SqliteConnection {
  public:
-  SqliteSurveyStore(std::string path, SQLite::Database db) : SqliteConnection(std::move(path), std::move(db), "surveys") {}
+  SqliteSurveyStore(std::string path, SQLite::Database db, std::shared_ptr<const FieldCipher> cipher)
+      : SqliteConnection(std::move(path), std::move(db), "surveys"), cipher_(std::move(cipher)) {}
 
   std::int64_t open_round(const SurveyRound& round, const std::vector<EligibleChild>& eligible, std::int64_t now_ms) override {
     return write("open round", [&] {
@@ -83,7 +90,7 @@ class SqliteSurveyStore final : public SurveyStore, private SqliteConnection {
         child.bind(1, id);
         child.bind(2, e.child_id);
         child.bind(3, e.unit_code);
-        child.bind(4, e.birth_date);
+        child.bind(4, seal_field(cipher_.get(), e.birth_date, kEligibleBirth));
         child.exec();
         child.reset();
       }
@@ -127,7 +134,9 @@ class SqliteSurveyStore final : public SurveyStore, private SqliteConnection {
       SQLite::Statement q(db_, "SELECT child_id, unit_code, birth_date FROM survey_eligible WHERE round_id = ?1 ORDER BY child_id");
       q.bind(1, round_id);
       std::vector<EligibleChild> out;
-      while (q.executeStep()) out.push_back({q.getColumn(0).getString(), q.getColumn(1).getString(), q.getColumn(2).getString()});
+      while (q.executeStep())
+        out.push_back({q.getColumn(0).getString(), q.getColumn(1).getString(),
+                       open_field(cipher_.get(), q.getColumn(2).getString(), kEligibleBirth)});
       return out;
     });
   }
@@ -139,7 +148,7 @@ class SqliteSurveyStore final : public SurveyStore, private SqliteConnection {
       q.bind(2, user_id);
       q.bind(3, round_id);
       if (!q.executeStep()) return std::nullopt;
-      return q.getColumn(0).getString();
+      return open_field(cipher_.get(), q.getColumn(0).getString(), kState);
     });
   }
 
@@ -154,7 +163,8 @@ class SqliteSurveyStore final : public SurveyStore, private SqliteConnection {
       q.bind(3, since_ms);
       std::vector<SurveyConversationRow> out;
       while (q.executeStep())
-        out.push_back({channel, q.getColumn(0).getString(), round_id, q.getColumn(1).getString(), q.getColumn(2).getInt64()});
+        out.push_back({channel, q.getColumn(0).getString(), round_id,
+                       open_field(cipher_.get(), q.getColumn(1).getString(), kState), q.getColumn(2).getInt64()});
       return out;
     });
   }
@@ -182,7 +192,7 @@ class SqliteSurveyStore final : public SurveyStore, private SqliteConnection {
       conv.bind(1, turn.channel);
       conv.bind(2, turn.user_id);
       conv.bind(3, turn.round_id);
-      conv.bind(4, turn.state);
+      conv.bind(4, seal_field(cipher_.get(), turn.state, kState));
       conv.bind(5, now_ms);
       conv.exec();
     }
@@ -209,7 +219,7 @@ class SqliteSurveyStore final : public SurveyStore, private SqliteConnection {
                           "WHERE h.response_id = ?1 ORDER BY h.revision");
       q.bind(1, response_id);
       std::vector<SurveyResponse> out;
-      while (q.executeStep()) out.push_back(read_response(q));
+      while (q.executeStep()) out.push_back(read_response(q, cipher_.get()));
       return out;
     });
   }
@@ -231,7 +241,7 @@ class SqliteSurveyStore final : public SurveyStore, private SqliteConnection {
     read("each response", [&] {
       SQLite::Statement q(db_, std::string("SELECT ") + kResponseColumns + " FROM survey_response WHERE round_id = ?1 ORDER BY id");
       q.bind(1, round_id);
-      while (q.executeStep()) f(read_response(q));
+      while (q.executeStep()) f(read_response(q, cipher_.get()));
       return 0;
     });
   }
@@ -344,13 +354,15 @@ class SqliteSurveyStore final : public SurveyStore, private SqliteConnection {
       SQLite::Statement q(db_, std::string("SELECT ") + kResponseColumns + " FROM survey_response " + where);
       q.bind(1, round_id);
       std::vector<SurveyResponse> out;
-      while (q.executeStep()) out.push_back(read_response(q));
+      while (q.executeStep()) out.push_back(read_response(q, cipher_.get()));
       return out;
     });
   }
 
   std::int64_t upsert_response(const SurveyTurnWrite& turn, const SurveyResponse& r, std::int64_t now_ms) {
-    std::string key = respondent_key(r, turn.channel, turn.user_id);
+    std::string key = respondent_key(r, turn.channel, turn.user_id, cipher_.get());
+    const std::string birth = seal_field(cipher_.get(), r.birth_date, kBirth);
+    const std::string answers = seal_field(cipher_.get(), r.answers, kAnswers);
     SQLite::Statement find(db_, "SELECT id FROM survey_response WHERE round_id = ?1 AND respondent_key = ?2");
     find.bind(1, turn.round_id);
     find.bind(2, key);
@@ -370,13 +382,13 @@ class SqliteSurveyStore final : public SurveyStore, private SqliteConnection {
                             "updated_ms = ?10 WHERE id = ?1");
       upd.bind(1, id);
       upd.bind(2, r.unit_code);
-      upd.bind(3, r.birth_date);
+      upd.bind(3, birth);
       upd.bind(4, turn.channel);
       upd.bind(5, turn.user_id);
       upd.bind(6, r.interview_date);
       upd.bind(7, r.age_months);
       upd.bind(8, r.recall_shifted ? 1 : 0);
-      upd.bind(9, r.answers);
+      upd.bind(9, answers);
       upd.bind(10, now_ms);
       upd.exec();
       return id;
@@ -389,17 +401,19 @@ class SqliteSurveyStore final : public SurveyStore, private SqliteConnection {
     ins.bind(2, key);
     ins.bind(3, r.child_id);
     ins.bind(4, r.unit_code);
-    ins.bind(5, r.birth_date);
+    ins.bind(5, birth);
     ins.bind(6, turn.channel);
     ins.bind(7, turn.user_id);
     ins.bind(8, r.interview_date);
     ins.bind(9, r.age_months);
     ins.bind(10, r.recall_shifted ? 1 : 0);
-    ins.bind(11, r.answers);
+    ins.bind(11, answers);
     ins.bind(12, now_ms);
     ins.exec();
     return db_.getLastInsertRowid();
   }
+
+  std::shared_ptr<const FieldCipher> cipher_;  // sealed personal fields (field_cipher.h); null = plain
 };
 
 }  // namespace
@@ -407,7 +421,7 @@ class SqliteSurveyStore final : public SurveyStore, private SqliteConnection {
 Result<std::unique_ptr<SurveyStore>> open_sqlite_survey_store(const Settings& settings) {
   auto db = open_sqlite_connection(settings, "the surveys");
   if (!db) return db.error();
-  return std::unique_ptr<SurveyStore>(std::make_unique<SqliteSurveyStore>(settings.path, std::move(*db)));
+  return std::unique_ptr<SurveyStore>(std::make_unique<SqliteSurveyStore>(settings.path, std::move(*db), settings.field_cipher));
 }
 
 }  // namespace yuer::store

@@ -15,6 +15,8 @@
 
 namespace yuer::store {
 
+class FieldCipher;  // field_cipher.h
+
 // A broken environment (disk full, read-only file, corrupt database): thrown by store methods.
 // `code` is one of "store.full", "store.readonly", "store.corrupt", "store.io", "store.busy".
 class StoreError : public std::runtime_error {
@@ -65,6 +67,13 @@ struct Settings {
   // applied (a file that needs one fails with "store.migrate") and every write throws
   // StoreError{"store.readonly"}.
   bool read_only = false;
+  // [privacy] field_key_*: when set, personal fields are sealed at rest (field_cipher.h) and
+  // open_sqlite_store() seals plain or older-key values at start; when null, a store holding
+  // sealed values is refused (Error{"store.key"}).
+  std::shared_ptr<const FieldCipher> field_cipher;
+  // false: open_sqlite_store neither checks nor seals personal fields (yuerctl migrate, which
+  // holds no key and reads none).
+  bool field_pass = true;
 };
 
 class Store : public InboxStore {
@@ -73,6 +82,9 @@ class Store : public InboxStore {
   virtual int schema_version() = 0;
   // Runs PRAGMA quick_check; returns "ok" or SQLite's first complaint.
   virtual std::string quick_check() = 0;
+  // Personal-field values sealed (from plain text) or re-sealed (from an older key) when this
+  // store was opened (field_cipher.h).
+  virtual std::int64_t sealed_at_open() { return 0; }
 };
 
 // Opens (creating it and its parent folder if missing) the SQLite store at settings.path: WAL,
@@ -80,8 +92,12 @@ class Store : public InboxStore {
 // one transaction (schema version kept in PRAGMA user_version). Fails with
 // Error{"store.too_new"} when the file's schema is newer than this binary knows,
 // Error{"store.open"} when the file cannot be opened or is not a database, or
-// Error{"store.migrate"} when a migration fails (nothing applied). The returned store must be used
-// from one thread at a time (the store executor); it may be created on another thread.
+// Error{"store.migrate"} when a migration fails (nothing applied), or Error{"store.key"} when sealed
+// personal fields cannot be opened with settings.field_cipher (none, a missing old key, a wrong
+// key; nothing changed). With a cipher it then seals every plain or older-key personal field
+// under the current key, in one transaction (docs/privacy.md "Keys and rotation"). The returned
+// store must be used from one thread at a time (the store executor); it may be created on another
+// thread.
 Result<std::unique_ptr<Store>> open_sqlite_store(const Settings& settings);
 
 // Number of the newest migration compiled into this binary.

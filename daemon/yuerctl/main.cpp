@@ -611,6 +611,7 @@ int cmd_lessons_show(const Globals& g, const std::string& id) {
 int cmd_migrate(const std::string& store_path) {
   yuer::store::Settings s;
   s.path = store_path;
+  s.field_pass = false;  // schema only: sealed personal fields stay as they are (yuerd seals at start)
   auto store = yuer::store::open_sqlite_store(s);
   if (!store) return die(kRuntime, store.error().message);
   std::cout << store_path << ": schema version " << (*store)->schema_version() << " (this yuerctl knows up to "

@@ -7,6 +7,7 @@
 #include "daemon/lessons/templates.h"
 #include "daemon/scheduler/scheduler.h"
 #include "daemon/store/schedule_store.h"
+#include "daemon/yuerd/retention.h"
 #include "daemon/yuerd/schedule_delivery.h"
 #include "daemon/base/log.h"
 #include "daemon/base/metrics.h"
@@ -23,6 +24,8 @@
 #include "daemon/store/kf_store.h"
 #include "daemon/store/org_store.h"
 #include "daemon/store/outbox_store.h"
+#include "daemon/store/field_cipher.h"
+#include "daemon/store/retention_store.h"
 #include "daemon/store/store.h"
 #include "daemon/store/survey_store.h"
 #include "daemon/survey/definition.h"
@@ -213,6 +216,9 @@ class Daemon {
   std::optional<lessons::Templates> templates_;
   std::unique_ptr<ScheduleDelivery> schedule_delivery_;
   std::unique_ptr<scheduler::Scheduler> scheduler_;
+  // [retention] (issue 9): the periodic purge, when configured.
+  std::unique_ptr<store::RetentionStore> retention_store_;
+  std::unique_ptr<Retention> retention_;
 };
 
 // The scheduler needs the lesson library; without it there are no scheduled pushes (API: 503).
@@ -331,7 +337,7 @@ int Daemon::run() {
                        settings_.store.path);
       return kExitCorruptStore;
     }
-    return kExitRuntime;
+    return opened.error().code == "store.key" ? kExitUsage : kExitRuntime;
   }
   store_ = std::move(*opened);
   // A damaged file is refused before anything reads or writes it (README "Reliability").
@@ -351,6 +357,16 @@ int Daemon::run() {
   const std::int64_t rows_at_start = store_->count_inbox();
   spdlog::info("store open path={} schema={} inbox_rows={}", settings_.store.path, store_->schema_version(),
                rows_at_start);
+  // docs/privacy.md "Encryption at rest".
+  if (settings_.store.field_cipher)
+    spdlog::info("personal fields sealed at rest under field key \"{}\" ({} values sealed at start, {} keys)",
+                 settings_.store.field_cipher->current_id(), store_->sealed_at_open(),
+                 settings_.store.field_cipher->key_ids().size());
+  else
+    spdlog::warn("personal fields (names, birth dates, answers, inbox payloads) are stored in plain text: set "
+                 "[privacy] field_key_file (docs/privacy.md)");
+  metrics_.gauge("yuer_privacy_fields_sealed", "1 when personal fields are sealed at rest ([privacy] field_key_*)",
+                 [on = settings_.store.field_cipher != nullptr] { return on ? 1.0 : 0.0; });
 
   inbox_ = std::make_unique<inbox::GroupCommitInbox>(ioc_.get_executor(), store_pool_, *store_, metrics_,
                                                      settings_.inbox);
@@ -507,6 +523,18 @@ int Daemon::run() {
     if (int rc = start_survey_notices(); rc != kExitOk) return rc;
   }
 
+  if (settings_.retention.enabled()) {
+    auto rs = store::open_sqlite_retention_store(settings_.store);
+    if (!rs) {
+      spdlog::critical("cannot open the retention purge: {} ({})", rs.error().message, rs.error().code);
+      return kExitRuntime;
+    }
+    retention_store_ = std::move(*rs);
+    retention_ = std::make_unique<Retention>(ioc_, store_pool_, *retention_store_, clock_, metrics_, settings_.retention);
+    spdlog::info("retention: closed rounds' identifying fields after {} days, inbox payloads after {} days (0 = kept)",
+                 settings_.retention.identifying_after_days, settings_.retention.inbox_payload_after_days);
+  }
+
   server_ = std::make_unique<net::HttpServer>(ioc_, settings_.server, metrics_);
   for (auto& r : callbacks_->routes()) server_->add_route(std::move(r));
   for (auto& r : admin_->routes(settings_.admin_allow_remote)) server_->add_route(std::move(r));
@@ -540,6 +568,7 @@ int Daemon::run() {
   if (surveys_) net::co_spawn(ioc_, surveys_->run(), task_end("surveys"));
   if (survey_notices_) net::co_spawn(ioc_, survey_notices_->run(), task_end("survey notices"));
   if (bot_commands_) net::co_spawn(ioc_, bot_commands_->run(), task_end("robot commands"));
+  if (retention_) retention_->start();
   std::uint64_t usec = 0;
   if (sd_watchdog_enabled(0, &usec) > 0)
     net::co_spawn(ioc_, watchdog(std::chrono::microseconds(usec / 2)), task_end("watchdog"));
@@ -556,6 +585,8 @@ int Daemon::run() {
   // thread, then close.
   server_.reset();
   store_pool_.join();
+  retention_.reset();
+  retention_store_.reset();
   admin_.reset();
   scheduler_.reset();
   schedule_delivery_.reset();

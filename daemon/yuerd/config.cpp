@@ -1,6 +1,7 @@
 #include "daemon/yuerd/config.h"
 
 #include "daemon/base/log.h"
+#include "daemon/store/field_cipher.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -154,6 +155,13 @@ std::string check_phone_key(std::string_view v) {
 }
 constexpr SecretRule kPhoneKey{"phone_key", check_phone_key};
 
+// [privacy] field_key_*: "<id> <64 hex digits>" lines, the first seals (store/field_cipher.h).
+std::string check_field_keys(std::string_view v) {
+  auto c = store::FieldCipher::parse(v);
+  return c ? std::string() : c.error().message;
+}
+constexpr SecretRule kFieldKey{"field_key", check_field_keys};
+
 std::size_t edit_distance(std::string_view a, std::string_view b) {
   std::vector<std::size_t> row(b.size() + 1);
   for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
@@ -228,7 +236,7 @@ class Loader {
     Settings s;
     s.source_file = file_;
     Table top{&root, "", 1};
-    check_keys(top, {"server", "store", "inbox", "wecom", "callback", "time", "admin", "log", "outbox", "group_task", "roster", "groups", "content", "scheduler", "schedule", "survey"});
+    check_keys(top, {"server", "store", "inbox", "wecom", "callback", "time", "admin", "log", "outbox", "group_task", "roster", "groups", "content", "scheduler", "schedule", "survey", "privacy", "retention"});
     load_server(sub_table(top, "server"), s.server);
     load_store(sub_table(top, "store"), s.store);
     load_inbox(sub_table(top, "inbox"), s.inbox);
@@ -244,6 +252,8 @@ class Loader {
     load_content(sub_table(top, "content"), s);
     load_scheduler(top, s);
     load_survey(sub_table(top, "survey"), s);
+    load_privacy(sub_table(top, "privacy"), s);
+    load_retention(sub_table(top, "retention"), s);
     if (error_) return *error_;
     return s;
   }
@@ -699,6 +709,37 @@ class Loader {
     if (!t.node) return;
     check_keys(t, {}, {kPhoneKey});
     if (auto v = get_secret(t, kPhoneKey)) s.roster_phone_key = std::move(*v);
+  }
+
+  // [privacy] (issue 9, docs/privacy.md).
+  void load_privacy(const Table& t, Settings& s) {
+    if (t.node) {
+      check_keys(t, {"require_field_key"}, {kFieldKey});
+      if (const toml::node* n = typed(t, "require_field_key", toml::node_type::boolean, "a boolean (true or false)"))
+        s.privacy_require_field_key = *n->value<bool>();
+      const bool given = t.find("field_key") || t.find("field_key_file") || t.find("field_key_env") ||
+                         t.find("field_key_credential");
+      if (given || s.privacy_require_field_key)
+        if (auto v = get_secret(t, kFieldKey)) {
+          auto c = store::FieldCipher::parse(*v);
+          if (c) s.store.field_cipher = *c;
+        }
+    }
+  }
+
+  // [retention] (issue 9, docs/privacy.md "Retention").
+  void load_retention(const Table& t, Settings& s) {
+    if (!t.node) return;
+    check_keys(t, {"identifying_after_days", "inbox_payload_after_days", "purge_every_s"});
+    auto& r = s.retention;
+    read_int(t, "identifying_after_days", 0, 3650, r.identifying_after_days);
+    // Consumers read the inbox forward from their cursors; a week leaves room for an outage.
+    if (t.find("inbox_payload_after_days")) {
+      read_int(t, "inbox_payload_after_days", 0, 3650, r.inbox_payload_after_days);
+      if (r.inbox_payload_after_days > 0 && r.inbox_payload_after_days < 7)
+        bad_value(t, "inbox_payload_after_days", "expected 0 (keep) or 7 to 3650 days (consumers may lag behind)");
+    }
+    read_seconds(t, "purge_every_s", 60, 7 * 24 * 3600, r.purge_every);
   }
 
   void load_content(const Table& t, Settings& s) {

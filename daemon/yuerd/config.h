@@ -15,6 +15,7 @@
 
 #include <spdlog/common.h>
 
+#include <chrono>
 #include <cstddef>
 #include <functional>
 #include <map>
@@ -58,6 +59,14 @@ struct OutboundSettings {
   int kf_window_margin_s = 600;            // [wecom.kf] window_margin_s
 };
 
+// [retention] (docs/privacy.md "Retention"): 0 = keep (no purge of that kind).
+struct RetentionSettings {
+  int identifying_after_days = 0;     // closed rounds: identifying fields purged this long after closing
+  int inbox_payload_after_days = 0;   // inbox payloads (what parents wrote) blanked this long after receipt
+  std::chrono::milliseconds purge_every{3'600'000};  // purge_every_s
+  bool enabled() const { return identifying_after_days > 0 || inbox_payload_after_days > 0; }
+};
+
 struct Settings {
   std::string source_file;  // the file these settings came from
   net::ServerSettings server;
@@ -96,6 +105,10 @@ struct Settings {
   std::int64_t survey_poll_ms = 200;
   // [survey.reminders], [survey.reports] (issue 7): survey_reports_settings.h.
   SurveyReportSettings survey_reports;
+  // [privacy] (issue 9): field_key_* sets store.field_cipher (personal fields sealed at rest);
+  // require_field_key refuses to load without it (production).
+  bool privacy_require_field_key = false;
+  RetentionSettings retention;
 };
 
 // Reads the environment; a seam so tests can supply variables without touching the process.

@@ -587,6 +587,7 @@ TEST_CASE("config/yuerd.systemd.toml loads with systemd credentials", "[yuerd][c
   write_file(creds / "bot_county_token", kBotToken + "\n", 0400);
   write_file(creds / "bot_county_aes_key", kBotAesKey + "\n", 0400);
   write_file(creds / "admin_token", kAdminToken + "\n", 0400);
+  write_file(creds / "field_keys", "k1 00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\n", 0400);
   auto r = load_config((fs::path(YUER_SOURCE_DIR) / "config" / "yuerd.systemd.toml").string(),
                        env_of({{"CREDENTIALS_DIRECTORY", creds.string()}}, dir.path()));
   INFO((r.has_value() ? std::string() : r.error().message));

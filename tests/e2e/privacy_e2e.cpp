@@ -4,6 +4,8 @@
 // every kind, yuerctl commands, a SIGHUP reload, a restart — then ALL output is collected (yuerd's
 // log, every yuerctl output, /metrics, /healthz, every API answer and error body) and searched for
 // every secret and every fixture phone number (as written and as 11 digits) and caregiver name.
+// The run seals personal fields at rest ([privacy] field_key_file): the store file and its WAL, read
+// as raw bytes while yuerd runs and after it stopped, hold no name, birth date or phone number.
 #include "tests/e2e/sandbox_process.h"
 #include "tests/e2e/yuerd_fixture.h"
 
@@ -12,6 +14,8 @@
 #include <nlohmann/json.hpp>
 
 #include <csignal>
+#include <fstream>
+#include <sstream>
 #include <thread>
 
 namespace yuer::test {
@@ -23,6 +27,7 @@ using namespace std::chrono_literals;
 constexpr const char* kPhoneKey = "privacy-phone-key-Zq81xT0p5Lm2";
 constexpr const char* kAppSecret = "privacyAppSecretK2m9Q7w1e5r8t0y3u6i4o";
 constexpr const char* kRobotKey = "9d1c77aa-4b2e-4f00-8c1d-e2f3a4b5c6d7";
+constexpr const char* kFieldKeyHex = "5f1e0c9a7b3d2e4f60718293a4b5c6d7e8f90a1b2c3d4e5f6071829304a5b6c7";
 
 struct Family {
   std::string child, name, phone_written, phone_digits;
@@ -55,6 +60,18 @@ json make_fixture(const Secrets& s) {
                                             {"robots", json::array({{{"key", kRobotKey}, {"name", "推送"}}})}}})}};
 }
 
+// The store file and its WAL (when there is one), as raw bytes.
+std::string store_bytes(const std::string& db) {
+  std::string out;
+  for (const auto& p : {db, db + "-wal"}) {
+    std::ifstream in(p, std::ios::binary);
+    std::ostringstream b;
+    b << in.rdbuf();
+    out += b.str();
+  }
+  return out;
+}
+
 struct Collected {
   std::string text;
   void add(const std::string& label, const std::string& s) { text += "\n=== " + label + "\n" + s; }
@@ -63,9 +80,11 @@ struct Collected {
 TEST_CASE("no secret, phone number or caregiver name appears in any output of a run", "[e2e][privacy]") {
   Secrets secrets;
   SandboxProcess sandbox(make_fixture(secrets));
-  YuerdFixture d("\n[wecom.robots]\nkeys_file = \"secrets/robot_keys\"\n\n[roster]\nphone_key_file = \"secrets/phone_key\"\n",
+  YuerdFixture d("\n[wecom.robots]\nkeys_file = \"secrets/robot_keys\"\n\n[roster]\nphone_key_file = \"secrets/phone_key\"\n"
+                 "\n[privacy]\nrequire_field_key = true\nfield_key_file = \"secrets/field_keys\"\n",
                  sandbox.base(), kAppSecret);
   d.dir().write("secrets/phone_key", kPhoneKey);
+  d.dir().write("secrets/field_keys", std::string("e2e1 ") + kFieldKeyHex + "\n");
   d.dir().write("secrets/robot_keys", std::string("wrPrivacy01 ") + kRobotKey + "\n");
   d.start();
   Collected out;
@@ -92,10 +111,12 @@ TEST_CASE("no secret, phone number or caregiver name appears in any output of a 
   std::string org = "区划代码,名称\n440000000000,示范省\n440100000000,示范市\n440103000000,东区\n440103001000,示范一镇\n";
   REQUIRE(ctl({"org", "import", d.dir().write("org.csv", org), "--apply"}).code == 0);
   std::string roster = "儿童编号,出生日期,性别,区划代码,照护人姓名,照护人手机,外部联系人ID,项目标签\n";
+  std::vector<std::string> birth_dates;
   for (std::size_t i = 0; i < families().size(); ++i) {
     const auto& f = families()[i];
-    roster += fmt::format("{},{},女,440103001000,{},\"{}\",wmPriv{},\n", f.child, today_minus_days(30 + 40 * static_cast<int>(i)),
-                          f.name, f.phone_written, i);
+    birth_dates.push_back(today_minus_days(30 + 40 * static_cast<int>(i)));
+    roster += fmt::format("{},{},女,440103001000,{},\"{}\",wmPriv{},\n", f.child, birth_dates.back(), f.name,
+                          f.phone_written, i);
   }
   const std::string good = d.dir().write("roster.csv", roster);
   // The same families with broken fields: a wrong phone (one digit short), a bad date, an unknown unit.
@@ -163,6 +184,7 @@ TEST_CASE("no secret, phone number or caregiver name appears in any output of a 
   std::this_thread::sleep_for(500ms);
   out.add("metrics", api(http::Verb::get, "/metrics", "", "").body);
   api(http::Verb::get, "/healthz", "", "");
+  const std::string bytes_while_running = store_bytes(d.store_path());
   CHECK(d.stop() == 0);
   d.start();
   out.add("metrics after restart", api(http::Verb::get, "/metrics", "", "").body);
@@ -180,6 +202,7 @@ TEST_CASE("no secret, phone number or caregiver name appears in any output of a 
       {"bot token", d.secrets().bot_token},     {"bot EncodingAESKey", d.secrets().bot_aes_key},
       {"admin token", admin},                   {"app secret", kAppSecret},
       {"robot key", kRobotKey},                 {"phone key", kPhoneKey},
+      {"field key", kFieldKeyHex},
   };
   for (const auto& f : families()) {
     needles.emplace_back("phone of " + f.child, f.phone_digits);
@@ -192,6 +215,26 @@ TEST_CASE("no secret, phone number or caregiver name appears in any output of a 
     const auto at = out.text.find(needle);
     INFO((at == std::string::npos ? std::string() : out.text.substr(at > 200 ? at - 200 : 0, 400)));
     CHECK(at == std::string::npos);
+  }
+
+  // The store at rest: names, birth dates and phone numbers (the parents' messages held some) are
+  // nowhere in the database or WAL bytes, while yuerd ran or after it stopped.
+  CHECK(out.text.find("personal fields sealed at rest under field key \"e2e1\"") != std::string::npos);
+  const std::string bytes_after = store_bytes(d.store_path());
+  for (const auto* bytes : {&bytes_while_running, &bytes_after}) {
+    REQUIRE(bytes->size() > 8192);
+    CHECK(bytes->find("yenc1:e2e1:") != std::string::npos);  // sealed values are there
+    CHECK(bytes->find("139****") != std::string::npos);     // and the (plain) masks: the bytes are readable
+    std::vector<std::pair<std::string, std::string>> at_rest;
+    for (std::size_t i = 0; i < families().size(); ++i) {
+      at_rest.emplace_back("name of " + families()[i].child, families()[i].name);
+      at_rest.emplace_back("birth date of " + families()[i].child, birth_dates[i]);
+      at_rest.emplace_back("phone of " + families()[i].child, families()[i].phone_digits);
+    }
+    for (const auto& [label, needle] : at_rest) {
+      CAPTURE(label);
+      CHECK(bytes->find(needle) == std::string::npos);
+    }
   }
 }
 
