@@ -80,7 +80,7 @@ SyncPage parse_sync_page(const json& body, std::string_view open_kfid, std::int6
     e.payload = m.dump(-1, ' ', false, json::error_handler_t::replace);
     if (int_of(m, "origin") == kOriginCustomer && !e.from_user.empty()) {
       const std::string own = str(m, "open_kfid");
-      page.customer.push_back({own.empty() ? std::string(open_kfid) : own, e.from_user, to_ms(e.created_at)});
+      page.customer.push_back({own.empty() ? std::string(open_kfid) : own, e.from_user, to_ms(e.created_at), msgid});
     }
     page.events.push_back(std::move(e));
   }
