@@ -1,5 +1,7 @@
 #include "adapters/kf/sync_page.h"
 
+#include "adapters/wecom/callback_parse.h"
+
 #include <nlohmann/json.hpp>
 #include <pugixml.hpp>
 
@@ -34,21 +36,13 @@ std::int64_t to_ms(std::int64_t seconds) {
   return seconds < 0 || seconds > kMax ? 0 : seconds * 1000;
 }
 
-// An element's text and CDATA parts joined, as adapters/wecom's payload parser reads them.
-std::string text_of(pugi::xml_node element) {
-  std::string out;
-  for (auto child : element.children())
-    if (child.type() == pugi::node_pcdata || child.type() == pugi::node_cdata) out += child.value();
-  return out;
-}
-
 }  // namespace
 
 std::optional<Doorbell> parse_doorbell(std::string_view xml) {
   pugi::xml_document doc;
   if (!doc.load_buffer(xml.data(), xml.size(), pugi::parse_default)) return std::nullopt;
   auto root = doc.child("xml");
-  Doorbell d{text_of(root.child("OpenKfId")), text_of(root.child("Token"))};
+  Doorbell d{wecom::xml_text(root.child("OpenKfId")), wecom::xml_text(root.child("Token"))};
   if (d.open_kfid.empty()) return std::nullopt;
   return d;
 }

@@ -105,15 +105,6 @@ Result<pugi::xml_node> load_xml_in_place(pugi::xml_document& doc, std::string& b
   return checked_root(doc, doc.load_buffer_inplace(buf.data(), buf.size(), kXmlOptions, pugi::encoding_utf8), code);
 }
 
-// Text content of an element: its character data and CDATA sections, joined (both forms are
-// used by WeCom, §1.9.7).
-std::string text_of(pugi::xml_node element) {
-  std::string out;
-  for (auto child : element.children())
-    if (child.type() == pugi::node_pcdata || child.type() == pugi::node_cdata) out += child.value();
-  return out;
-}
-
 std::int64_t to_int64(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\n' || s.front() == '\r'))
     s.remove_prefix(1);
@@ -221,6 +212,13 @@ bool scan_flat_xml(std::string_view doc, OnChild&& on_child) {
 
 }  // namespace
 
+std::string xml_text(pugi::xml_node element) {
+  std::string out;
+  for (auto child : element.children())
+    if (child.type() == pugi::node_pcdata || child.type() == pugi::node_cdata) out += child.value();
+  return out;
+}
+
 Result<std::string_view> extract_encrypted_in_place(EnvelopeFormat format, std::string& body) {
   if (format == EnvelopeFormat::kXml) {
     std::string_view encrypt;
@@ -270,7 +268,7 @@ Result<std::string_view> extract_encrypted_xml_with_pugixml(std::string& body) {
     if (parts == 0 || (parts == 1 && *only.value() == '\0'))
       return fail(kBadEnvelope, "XML envelope has an empty <Encrypt> element");
     if (parts == 1) return std::string_view(only.value());
-    joined = text_of(encrypt);
+    joined = xml_text(encrypt);
     if (joined.empty()) return fail(kBadEnvelope, "XML envelope has an empty <Encrypt> element");
   }
   body = std::move(joined);
@@ -283,14 +281,14 @@ Result<PayloadFields> parse_xml_payload_with_pugixml(std::string_view plaintext)
   pugi::xml_document doc;
   auto root = load_xml(doc, plaintext, kBadPayload);
   if (!root) return root.error();
-  const std::string msg_type = text_of(root->child("MsgType"));
+  const std::string msg_type = xml_text(root->child("MsgType"));
   if (msg_type.empty()) return fail(kBadPayload, "XML payload has no MsgType");
   PayloadFields f;
   // An event without <Event> still gets stored; its kind is then just "event:".
-  f.kind = msg_type == "event" ? "event:" + text_of(root->child("Event")) : msg_type;
-  f.dedupe_key = dedupe_key(text_of(root->child("MsgId")), plaintext);
-  f.from_user = text_of(root->child("FromUserName"));
-  f.created_at = to_int64(text_of(root->child("CreateTime")));
+  f.kind = msg_type == "event" ? "event:" + xml_text(root->child("Event")) : msg_type;
+  f.dedupe_key = dedupe_key(xml_text(root->child("MsgId")), plaintext);
+  f.from_user = xml_text(root->child("FromUserName"));
+  f.created_at = to_int64(xml_text(root->child("CreateTime")));
   // pugixml writes character references (&#xD800;, &#x110000;) as UTF-8 without checking them.
   if (!valid_utf8(f.kind) || !valid_utf8(f.dedupe_key) || !valid_utf8(f.from_user))
     return fail(kNotUtf8, "XML payload has a character reference that is not a Unicode character");

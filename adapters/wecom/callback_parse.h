@@ -9,6 +9,10 @@
 #include <string>
 #include <string_view>
 
+namespace pugi {
+class xml_node;
+}
+
 namespace yuer::adapters::wecom {
 
 enum class EnvelopeFormat { kXml, kJson };
@@ -20,6 +24,11 @@ Result<std::string> extract_encrypted(EnvelopeFormat format, std::string_view bo
 // The same, without copies: parses `body` in place (its content is then unspecified) and returns
 // a view into it, valid while `body` lives unchanged. Same errors as extract_encrypted.
 Result<std::string_view> extract_encrypted_in_place(EnvelopeFormat format, std::string& body);
+
+// Text content of an element: its character data and CDATA sections, joined (WeCom uses both
+// forms, reference §1.9.7). pugixml's `text()` would stop at the first part. Every reader of a
+// decrypted payload uses this, so that they agree with the inbox on what an element says.
+std::string xml_text(pugi::xml_node element);
 
 // Fields of a decrypted payload that the inbox indexes. The payload itself is kept verbatim.
 struct PayloadFields {

@@ -34,4 +34,27 @@ std::string sha256_hex(std::string_view data) {
   return out;
 }
 
+namespace {
+bool blank(char c) { return c == ' ' || c == '\t'; }
+}  // namespace
+
+std::vector<KeyFileLine> key_file_lines(std::string_view text) {
+  std::vector<KeyFileLine> out;
+  std::size_t line_no = 0;
+  while (!text.empty()) {
+    ++line_no;
+    const auto nl = text.find('\n');
+    std::string_view line = text.substr(0, nl);
+    text = nl == std::string_view::npos ? std::string_view() : text.substr(nl + 1);
+    while (!line.empty() && (line.back() == '\r' || blank(line.back()))) line.remove_suffix(1);
+    while (!line.empty() && blank(line.front())) line.remove_prefix(1);
+    if (line.empty() || line.front() == '#') continue;
+    const auto sep = line.find_first_of(" \t");
+    std::string_view value = sep == std::string_view::npos ? std::string_view() : line.substr(sep + 1);
+    while (!value.empty() && blank(value.front())) value.remove_prefix(1);
+    out.push_back({line_no, line.substr(0, sep), value});
+  }
+  return out;
+}
+
 }  // namespace yuer

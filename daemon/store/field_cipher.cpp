@@ -93,19 +93,7 @@ Result<std::shared_ptr<const FieldCipher>> FieldCipher::create(std::vector<Field
 
 Result<std::shared_ptr<const FieldCipher>> FieldCipher::parse(std::string_view text) {
   std::vector<FieldKey> keys;
-  std::size_t line_no = 0;
-  while (!text.empty()) {
-    ++line_no;
-    auto nl = text.find('\n');
-    std::string_view line = text.substr(0, nl);
-    text = nl == std::string_view::npos ? std::string_view() : text.substr(nl + 1);
-    while (!line.empty() && (line.back() == '\r' || line.back() == ' ' || line.back() == '\t')) line.remove_suffix(1);
-    while (!line.empty() && (line.front() == ' ' || line.front() == '\t')) line.remove_prefix(1);
-    if (line.empty() || line.front() == '#') continue;
-    auto sep = line.find_first_of(" \t");
-    std::string_view id = line.substr(0, sep);
-    std::string_view hex = sep == std::string_view::npos ? std::string_view() : line.substr(sep + 1);
-    while (!hex.empty() && (hex.front() == ' ' || hex.front() == '\t')) hex.remove_prefix(1);
+  for (const auto& [line_no, id, hex] : key_file_lines(text)) {
     if (!valid_id(id) || hex.size() != 2 * kKeyBytes)
       return fail("privacy.bad_key",
                   fmt::format("line {}: expected \"<id> <64 hex digits>\" (id: 1 to 16 of A-Z, a-z, 0-9, _ and -)", line_no));

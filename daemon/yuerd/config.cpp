@@ -1,6 +1,7 @@
 #include "daemon/yuerd/config.h"
 
 #include "daemon/base/log.h"
+#include "daemon/base/secure.h"
 #include "daemon/store/field_cipher.h"
 
 #include <fcntl.h>
@@ -107,19 +108,7 @@ std::string check_app_secret(std::string_view v) {
 // Robot keys: one "group key" pair per line; blank lines and lines starting with # are skipped.
 bool parse_robot_keys(std::string_view text, std::map<std::string, std::string>* out, std::string* why) {
   std::map<std::string, std::string> seen;
-  std::size_t line_no = 0;
-  while (!text.empty()) {
-    ++line_no;
-    auto nl = text.find('\n');
-    std::string_view line = text.substr(0, nl);
-    text = nl == std::string_view::npos ? std::string_view() : text.substr(nl + 1);
-    while (!line.empty() && (line.back() == '\r' || line.back() == ' ' || line.back() == '\t')) line.remove_suffix(1);
-    while (!line.empty() && (line.front() == ' ' || line.front() == '\t')) line.remove_prefix(1);
-    if (line.empty() || line.front() == '#') continue;
-    auto sep = line.find_first_of(" \t");
-    std::string_view group = line.substr(0, sep);
-    std::string_view key = sep == std::string_view::npos ? std::string_view() : line.substr(sep + 1);
-    while (!key.empty() && (key.front() == ' ' || key.front() == '\t')) key.remove_prefix(1);
+  for (const auto& [line_no, group, key] : key_file_lines(text)) {
     if (group.empty() || key.empty() || key.find_first_of(" \t") != std::string_view::npos || group.size() > 64 ||
         key.size() > 128 || !all_of_class(group, is_id_char) || !all_of_class(key, is_visible_ascii)) {
       if (why) *why = fmt::format("line {}: expected \"<group> <key>\" (group: letters, digits, _ and -)", line_no);
