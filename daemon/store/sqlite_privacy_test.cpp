@@ -17,6 +17,7 @@
 namespace yuer::store {
 namespace {
 
+using testing::store_file_bytes;
 using testing::TempDir;
 
 const std::string kKey1 = "k1 000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\n";
@@ -34,18 +35,6 @@ std::shared_ptr<const FieldCipher> keys(const std::string& text) {
   auto c = FieldCipher::parse(text);
   REQUIRE(c.has_value());
   return *c;
-}
-
-// The store file and its WAL, as bytes.
-std::string file_bytes(const std::string& db) {
-  std::string out;
-  for (const auto& p : {db, db + "-wal"}) {
-    std::ifstream in(p, std::ios::binary);
-    std::ostringstream b;
-    b << in.rdbuf();
-    out += b.str();
-  }
-  return out;
 }
 
 struct Stores {
@@ -78,12 +67,7 @@ std::int64_t write_fixture(Stores& st) {
   f.phone_hash = "h1";
   f.phone_masked = "139****5671";
   st.org->write_families({f}, 100);
-  SurveyRound r;
-  r.survey_id = "feeding";
-  r.survey_version = 1;
-  r.unit_code = "440103000000";
-  r.opens_on = "2026-03-01";
-  r.closes_on = "2026-03-31";
+  auto r = testing::march_round();
   const auto round = st.survey->open_round(r, {{"P001", "440103001000", kBirth}}, 1000);
   SurveyTurnWrite t;
   t.channel = "kf";
@@ -150,12 +134,18 @@ std::vector<std::string> raw_values(const std::string& path) {
 }
 
 void check_no_plain_text(const std::string& path) {
-  const auto bytes = file_bytes(path);
+  const auto bytes = store_file_bytes(path);
   REQUIRE(bytes.size() > 4096);
   for (const char* needle : {kName, kBirth, kTypedBirth, kAnswer, kMessage}) {
     CAPTURE(needle);
     CHECK(bytes.find(needle) == std::string::npos);
   }
+}
+
+// The fixture written into a fresh store at `s`, closed again (the file is then at rest).
+std::int64_t write_and_close(const Settings& s) {
+  auto st = open_all(s);
+  return write_fixture(st);
 }
 
 TEST_CASE("sealed store: callers read plain text, the file holds none of it", "[store][privacy]") {
@@ -191,12 +181,8 @@ TEST_CASE("sealed store: plain rows are sealed at the first start with a key", "
   TempDir dir;
   Settings s;
   s.path = dir.file("yuer.db");
-  std::int64_t round = 0;
-  {
-    auto st = open_all(s);
-    round = write_fixture(st);
-  }
-  CHECK(file_bytes(s.path).find(kName) != std::string::npos);  // the test can see plain text
+  const std::int64_t round = write_and_close(s);
+  CHECK(store_file_bytes(s.path).find(kName) != std::string::npos);  // the test can see plain text
   s.field_cipher = keys(kKey1);
   auto st = open_all(s);
   CHECK(st.main->sealed_at_open() == 12);  // 11 values and the unmatched respondent's key
@@ -225,11 +211,7 @@ TEST_CASE("sealed store: a new first key re-seals everything, the old key can th
   Settings s;
   s.path = dir.file("yuer.db");
   s.field_cipher = keys(kKey1);
-  std::int64_t round = 0;
-  {
-    auto st = open_all(s);
-    round = write_fixture(st);
-  }
+  const std::int64_t round = write_and_close(s);
   s.field_cipher = keys(kKey2 + kKey1);
   {
     auto st = open_all(s);

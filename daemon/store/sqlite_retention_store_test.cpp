@@ -32,12 +32,7 @@ struct Env {
   }
   // A round with two eligible children, one matched response (corrected once) and one unmatched.
   std::int64_t round(std::int64_t opened_ms) {
-    SurveyRound r;
-    r.survey_id = "feeding";
-    r.survey_version = 1;
-    r.unit_code = "440103000000";
-    r.opens_on = "2026-03-01";
-    r.closes_on = "2026-03-31";
+    auto r = testing::march_round();
     const auto id = survey->open_round(r, {{"c1", "440103001000", "2025-08-01"}, {"c2", "440103001000", "2025-02-02"}}, opened_ms);
     SurveyTurnWrite t;
     t.channel = "kf";

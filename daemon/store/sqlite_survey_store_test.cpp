@@ -11,16 +11,6 @@ using testing::TempDir;
 
 using Env = testing::StoreEnv<SurveyStore, open_sqlite_survey_store>;
 
-SurveyRound round_of(std::string unit) {
-  SurveyRound r;
-  r.survey_id = "feeding";
-  r.survey_version = 1;
-  r.unit_code = std::move(unit);
-  r.opens_on = "2026-03-01";
-  r.closes_on = "2026-03-31";
-  return r;
-}
-
 SurveyResponse response(std::string child, std::string unit, std::string answers) {
   SurveyResponse r;
   r.child_id = std::move(child);
@@ -34,7 +24,7 @@ SurveyResponse response(std::string child, std::string unit, std::string answers
 
 TEST_CASE("survey store: a round keeps its eligible snapshot", "[store][survey]") {
   Env env;
-  auto id = env.store->open_round(round_of("440103000000"),
+  auto id = env.store->open_round(testing::march_round("440103000000"),
                                   {{"c1", "440103001000", "2025-08-01"},
                                    {"c2", "440103001000", "2024-01-01"},
                                    {"c3", "440103002000", "2025-02-02"},
@@ -57,7 +47,7 @@ TEST_CASE("survey store: a round keeps its eligible snapshot", "[store][survey]"
 
 TEST_CASE("survey store: state and responses are written together, a correction keeps history", "[store][survey]") {
   Env env;
-  auto id = env.store->open_round(round_of("440103000000"),
+  auto id = env.store->open_round(testing::march_round("440103000000"),
                                   {{"c1", "440103001000", "2025-08-01"}, {"c2", "440103001000", "2024-01-01"},
                                    {"c3", "440103002000", "2025-02-02"}},
                                   1000);
@@ -106,7 +96,7 @@ TEST_CASE("survey store: state and responses are written together, a correction 
 
 TEST_CASE("survey store: a child outside the snapshot does not raise coverage", "[store][survey]") {
   Env env;
-  auto id = env.store->open_round(round_of("440103000000"), {{"c1", "440103001000", "2025-08-01"}}, 1000);
+  auto id = env.store->open_round(testing::march_round("440103000000"), {{"c1", "440103001000", "2025-08-01"}}, 1000);
   env.store->save_turn({"kf", "u", id, "{}", {response("late", "440103001000", "{}")}, "", 0}, 1100);
   auto counts = env.store->coverage_counts(id);
   CHECK(counts["440103001000"].responded == 0);
@@ -115,7 +105,7 @@ TEST_CASE("survey store: a child outside the snapshot does not raise coverage", 
 
 TEST_CASE("survey store: a read-only store refuses writes and changes nothing", "[store][survey]") {
   Env env;
-  auto id = env.store->open_round(round_of("440103000000"), {{"c1", "440103001000", "2025-08-01"}}, 1000);
+  auto id = env.store->open_round(testing::march_round("440103000000"), {{"c1", "440103001000", "2025-08-01"}}, 1000);
   Settings ro = env.settings;
   ro.read_only = true;
   auto opened = open_sqlite_survey_store(ro);
@@ -134,7 +124,7 @@ namespace {
 
 TEST_CASE("survey store 0009: name, units, links, bindings and the cursor moved with the turns", "[store][survey]") {
   Env env;
-  auto r = round_of("440103000000");
+  auto r = testing::march_round("440103000000");
   r.name = "第一轮";
   r.units = {"440103001000", "440103002000"};
   auto id = env.store->open_round(r, {{"c1", "440103001000", "2025-08-01"}}, 1000);
@@ -182,12 +172,7 @@ namespace yuer::store {
 
 TEST_CASE("survey store: conversations of a round on a channel since a time", "[store][survey][reports]") {
   testing::StoreEnv<SurveyStore, open_sqlite_survey_store> env;
-  SurveyRound r;
-  r.survey_id = "feeding";
-  r.survey_version = 1;
-  r.unit_code = "440103000000";
-  r.opens_on = "2026-03-01";
-  r.closes_on = "2026-03-31";
+  auto r = testing::march_round();
   auto id = env.store->open_round(r, {{"c1", "440103001000", "2025-08-01"}}, 1000);
   auto other = env.store->open_round(r, {{"c1", "440103001000", "2025-08-01"}}, 1000);
   env.store->save_turn({"kf", "wm_b", id, R"({"phase":"asking"})", {}, "", 0}, 2000);

@@ -1,14 +1,18 @@
-// Helpers for tests of the store and of its users (inbox): a temporary folder removed at scope
-// end, and a compact InboundEvent builder. Test code only; nothing in a library includes this.
+// Helpers for tests of the store and of its users (inbox, config): a temporary folder removed at
+// scope end, and a compact InboundEvent builder. Test code only; nothing in a library includes this.
 #pragma once
 
 #include "daemon/model/inbound_event.h"
 #include "daemon/store/store.h"
+#include "daemon/store/survey_store.h"
 
 #include <sys/resource.h>
+#include <sys/stat.h>
 
 #include <cstdlib>
 #include <filesystem>
+#include <iterator>
+#include <fstream>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -41,10 +45,44 @@ class TempDir {
 
   const std::filesystem::path& path() const { return path_; }
   std::string file(const std::string& name) const { return (path_ / name).string(); }
+  // Writes `content` to `name` (sub-folders are created) with permissions `mode` (the secret-file
+  // checks look at them); returns the full path.
+  std::string write(const std::string& name, const std::string& content, mode_t mode = 0600) const {
+    const auto p = path_ / name;
+    std::filesystem::create_directories(p.parent_path());
+    {
+      std::ofstream out(p, std::ios::binary);
+      out << content;
+      if (!out.flush()) throw std::runtime_error("cannot write " + p.string());
+    }
+    if (::chmod(p.c_str(), mode) != 0) throw std::runtime_error("chmod failed on " + p.string());
+    return p.string();
+  }
 
  private:
   std::filesystem::path path_;
 };
+
+// A SQLite store file and its WAL (when there is one), as raw bytes: what is at rest on disk.
+inline std::string store_file_bytes(const std::string& db) {
+  std::string out;
+  for (const auto& p : {db, db + "-wal"}) {
+    std::ifstream in(p, std::ios::binary);
+    out.append(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  return out;
+}
+
+// A feeding-survey round over `unit` for March 2026 (the dates the store tests use).
+inline SurveyRound march_round(std::string unit = "440103000000") {
+  SurveyRound r;
+  r.survey_id = "feeding";
+  r.survey_version = 1;
+  r.unit_code = std::move(unit);
+  r.opens_on = "2026-03-01";
+  r.closes_on = "2026-03-31";
+  return r;
+}
 
 inline model::InboundEvent make_event(std::string receiver, std::string dedupe_key, std::string kind = "text",
                                       std::string payload = "<xml><Content>hi</Content></xml>") {

@@ -149,12 +149,7 @@ struct Env {
                       {"440103001000", "东一镇", 4, "440103000000", 0, 0},
                       {"440103002000", "东二镇", 4, "440103000000", 0, 0}},
                      1000);
-    store::SurveyRound r;
-    r.survey_id = "feeding";
-    r.survey_version = 1;
-    r.unit_code = "440000000000";
-    r.opens_on = "2026-03-01";
-    r.closes_on = "2026-03-31";
+    auto r = store::testing::march_round("440000000000");
     r.name = "2026年第1轮";
     r.units = {"440100000000"};
     round = surveys->open_round(r,

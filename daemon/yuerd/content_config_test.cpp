@@ -1,5 +1,6 @@
 // [content] lessons_dir: absent → "templates/lessons" from the working directory (optional);
 // given → resolved against the config file's folder and required.
+#include "daemon/store/store_testing.h"
 #include "daemon/yuerd/config.h"
 
 #include <catch2/catch.hpp>
@@ -16,24 +17,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct Dir {
-  fs::path path;
-  Dir() {
-    std::string pattern = (fs::temp_directory_path() / "yuer-content-config-XXXXXX").string();
-    REQUIRE(::mkdtemp(pattern.data()) != nullptr);
-    path = pattern;
-  }
-  ~Dir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  std::string write(const std::string& name, const std::string& content) const {
-    const auto p = path / name;
-    { std::ofstream(p, std::ios::binary) << content; }
-    REQUIRE(::chmod(p.c_str(), 0600) == 0);
-    return p.string();
-  }
-};
+using Dir = yuer::store::testing::TempDir;
 
 std::string base_config() {
   return "[server]\nlisten = \"127.0.0.1:0\"\n[store]\npath = \"yuer.db\"\n[wecom]\n"
@@ -75,7 +59,7 @@ TEST_CASE("config [content]: lessons_dir", "[yuerd][config][lessons]") {
       CHECK(loaded->lessons_dir == "templates/lessons");
       CHECK_FALSE(loaded->lessons_dir_configured);
     } else {
-      const fs::path want = fs::path(c.expected).is_absolute() ? fs::path(c.expected) : dir.path / c.expected;
+      const fs::path want = fs::path(c.expected).is_absolute() ? fs::path(c.expected) : dir.path() / c.expected;
       CHECK(loaded->lessons_dir == want.lexically_normal().string());
       CHECK(loaded->lessons_dir_configured);
     }

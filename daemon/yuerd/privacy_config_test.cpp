@@ -2,6 +2,7 @@
 // and [retention]; the retention task's cut-offs follow the clock, on a real store.
 #include "daemon/store/field_cipher.h"
 #include "daemon/store/survey_store.h"
+#include "daemon/store/store_testing.h"
 #include "daemon/yuerd/config.h"
 #include "daemon/yuerd/retention.h"
 
@@ -18,25 +19,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct Dir {
-  fs::path path;
-  Dir() {
-    std::string pattern = (fs::temp_directory_path() / "yuer-privacy-config-XXXXXX").string();
-    REQUIRE(::mkdtemp(pattern.data()) != nullptr);
-    path = pattern;
-  }
-  ~Dir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  std::string write(const std::string& name, const std::string& content, mode_t mode = 0600) const {
-    const auto p = path / name;
-    fs::create_directories(p.parent_path());
-    { std::ofstream(p, std::ios::binary) << content; }
-    REQUIRE(::chmod(p.c_str(), mode) == 0);
-    return p.string();
-  }
-};
+using Dir = yuer::store::testing::TempDir;
 
 const std::string kHex = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
 const std::string kKeys = "k2 " + kHex + "\nk1 ffeeddccbbaa99887766554433221100ffeeddccbbaa99887766554433221100\n";
@@ -89,7 +72,7 @@ TEST_CASE("config [privacy]: field key sources and checks", "[yuerd][config][pri
     const auto config = dir.write("yuerd.toml", base_config() + c.privacy);
     auto env = [&](const std::string& name) -> std::optional<std::string> {
       if (name == "YUER_TEST_FIELD_KEYS") return c.keys;
-      if (name == "CREDENTIALS_DIRECTORY") return (dir.path / "creds").string();
+      if (name == "CREDENTIALS_DIRECTORY") return (dir.path() / "creds").string();
       return std::nullopt;
     };
     auto loaded = yuer::yuerd::load_config(config, env);
@@ -152,17 +135,12 @@ TEST_CASE("config [retention]: days and the purge interval", "[yuerd][config][pr
 TEST_CASE("retention task: a closed round is purged once the clock passes its cut-off", "[yuerd][retention]") {
   Dir dir;
   yuer::store::Settings s;
-  s.path = (dir.path / "yuer.db").string();
+  s.path = (dir.path() / "yuer.db").string();
   auto survey = std::move(*yuer::store::open_sqlite_survey_store(s));
   auto store = std::move(*yuer::store::open_sqlite_retention_store(s));
   yuer::ManualClock clock(1'780'000'000);  // 2026-05-28
   const std::int64_t now_ms = 1'780'000'000'000;
-  yuer::store::SurveyRound r;
-  r.survey_id = "feeding";
-  r.survey_version = 1;
-  r.unit_code = "440103000000";
-  r.opens_on = "2026-03-01";
-  r.closes_on = "2026-03-31";
+  auto r = yuer::store::testing::march_round();
   const auto id = survey->open_round(r, {{"c1", "440103001000", "2025-08-01"}}, now_ms);
   survey->close_round(id, now_ms);
   yuer::yuerd::RetentionSettings rs;

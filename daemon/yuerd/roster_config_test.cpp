@@ -1,5 +1,6 @@
 // [roster] phone_key_*: resolved like every other secret (file owner-only, env, credential),
 // at least 16 bytes, never quoted in errors; without [roster] roster imports stay off.
+#include "daemon/store/store_testing.h"
 #include "daemon/yuerd/config.h"
 
 #include <catch2/catch.hpp>
@@ -16,24 +17,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct Dir {
-  fs::path path;
-  Dir() {
-    std::string pattern = (fs::temp_directory_path() / "yuer-roster-config-XXXXXX").string();
-    REQUIRE(::mkdtemp(pattern.data()) != nullptr);
-    path = pattern;
-  }
-  ~Dir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  std::string write(const std::string& name, const std::string& content, mode_t mode = 0600) const {
-    const auto p = path / name;
-    { std::ofstream(p, std::ios::binary) << content; }
-    REQUIRE(::chmod(p.c_str(), mode) == 0);
-    return p.string();
-  }
-};
+using Dir = yuer::store::testing::TempDir;
 
 const std::string kPhoneKey = "phone-key-0123456789abcdef";
 const std::string kAdmin = "admin-token-0123456789abcdef";

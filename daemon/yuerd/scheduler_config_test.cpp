@@ -1,4 +1,5 @@
 // [time] test_clock/clock_rate, [scheduler] and [[schedule]] in yuerd's config (issue 6).
+#include "daemon/store/store_testing.h"
 #include "daemon/yuerd/config.h"
 
 #include <catch2/catch.hpp>
@@ -12,31 +13,20 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct Dir {
-  fs::path path;
-  Dir() {
-    std::string p = (fs::temp_directory_path() / "yuer-sched-config-XXXXXX").string();
-    if (!::mkdtemp(p.data())) throw std::runtime_error("mkdtemp failed");
-    path = p;
-  }
-  ~Dir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
+using Dir = yuer::store::testing::TempDir;
 
 yuer::Result<yuer::yuerd::Settings> load(const std::string& api_base, const std::string& extra,
                                          const std::string& time_extra = "") {
   Dir d;
   {
-    std::ofstream(d.path / "admin_token") << "admin-token-0123456789abcdef";
-    ::chmod((d.path / "admin_token").c_str(), 0600);
-    std::ofstream(d.path / "yuerd.toml") << "[server]\nlisten = \"127.0.0.1:0\"\n[store]\npath = \"yuer.db\"\n"
+    std::ofstream(d.path() / "admin_token") << "admin-token-0123456789abcdef";
+    ::chmod((d.path() / "admin_token").c_str(), 0600);
+    std::ofstream(d.path() / "yuerd.toml") << "[server]\nlisten = \"127.0.0.1:0\"\n[store]\npath = \"yuer.db\"\n"
                                           << "[wecom]\napi_base = \"" << api_base << "\"\ncorp_id = \"ww1\"\n"
                                           << "[time]\nzone = \"Asia/Shanghai\"\n" << time_extra
                                           << "[admin]\ntoken_file = \"admin_token\"\n" << extra;
   }
-  return yuer::yuerd::load_config((d.path / "yuerd.toml").string(), [](const std::string&) { return std::nullopt; });
+  return yuer::yuerd::load_config((d.path() / "yuerd.toml").string(), [](const std::string&) { return std::nullopt; });
 }
 
 const char* kSchedule = R"(

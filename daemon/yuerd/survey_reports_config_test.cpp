@@ -1,4 +1,5 @@
 // [survey.reminders], [survey.reports] and the [survey] notice keys in yuerd's config (issue 7).
+#include "daemon/store/store_testing.h"
 #include "daemon/yuerd/config.h"
 
 #include <catch2/catch.hpp>
@@ -12,33 +13,22 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct Dir {
-  fs::path path;
-  Dir() {
-    std::string p = (fs::temp_directory_path() / "yuer-survey-reports-config-XXXXXX").string();
-    if (!::mkdtemp(p.data())) throw std::runtime_error("mkdtemp failed");
-    path = p;
-  }
-  ~Dir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
+using Dir = yuer::store::testing::TempDir;
 
 // The head is 12 lines long, so the survey text starts on line 13.
 yuer::Result<yuer::yuerd::Settings> load(const std::string& survey) {
   Dir d;
   {
-    std::ofstream(d.path / "admin_token") << "admin-token-0123456789abcdef";
-    ::chmod((d.path / "admin_token").c_str(), 0600);
-    std::ofstream(d.path / "yuerd.toml") << "[server]\nlisten = \"127.0.0.1:0\"\n[store]\npath = \"yuer.db\"\n"
+    std::ofstream(d.path() / "admin_token") << "admin-token-0123456789abcdef";
+    ::chmod((d.path() / "admin_token").c_str(), 0600);
+    std::ofstream(d.path() / "yuerd.toml") << "[server]\nlisten = \"127.0.0.1:0\"\n[store]\npath = \"yuer.db\"\n"
                                           << "[wecom]\napi_base = \"http://127.0.0.1:9\"\ncorp_id = \"ww1\"\n"
                                           << "[time]\nzone = \"Asia/Shanghai\"\n"
                                           << "[admin]\ntoken_file = \"admin_token\"\n"
                                           << "[survey]\n"
                                           << survey;
   }
-  return yuer::yuerd::load_config((d.path / "yuerd.toml").string(), [](const std::string&) { return std::nullopt; });
+  return yuer::yuerd::load_config((d.path() / "yuerd.toml").string(), [](const std::string&) { return std::nullopt; });
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 // every secret and every fixture phone number (as written and as 11 digits) and caregiver name.
 // The run seals personal fields at rest ([privacy] field_key_file): the store file and its WAL, read
 // as raw bytes while yuerd runs and after it stopped, hold no name, birth date or phone number.
+#include "daemon/store/store_testing.h"
 #include "tests/e2e/sandbox_process.h"
 #include "tests/e2e/yuerd_fixture.h"
 
@@ -22,6 +23,7 @@ namespace yuer::test {
 namespace {
 
 using nlohmann::json;
+using store::testing::store_file_bytes;
 using namespace std::chrono_literals;
 
 constexpr const char* kPhoneKey = "privacy-phone-key-Zq81xT0p5Lm2";
@@ -58,18 +60,6 @@ json make_fixture(const Secrets& s) {
           {"internal_groups", json::array({{{"chat_id", "wrPrivacy01"}, {"name", "管理群"}, {"owner", "Coord1"},
                                             {"members", {"Coord1"}},
                                             {"robots", json::array({{{"key", kRobotKey}, {"name", "推送"}}})}}})}};
-}
-
-// The store file and its WAL (when there is one), as raw bytes.
-std::string store_bytes(const std::string& db) {
-  std::string out;
-  for (const auto& p : {db, db + "-wal"}) {
-    std::ifstream in(p, std::ios::binary);
-    std::ostringstream b;
-    b << in.rdbuf();
-    out += b.str();
-  }
-  return out;
 }
 
 struct Collected {
@@ -184,7 +174,7 @@ TEST_CASE("no secret, phone number or caregiver name appears in any output of a 
   std::this_thread::sleep_for(500ms);
   out.add("metrics", api(http::Verb::get, "/metrics", "", "").body);
   api(http::Verb::get, "/healthz", "", "");
-  const std::string bytes_while_running = store_bytes(d.store_path());
+  const std::string bytes_while_running = store_file_bytes(d.store_path());
   CHECK(d.stop() == 0);
   d.start();
   out.add("metrics after restart", api(http::Verb::get, "/metrics", "", "").body);
@@ -220,7 +210,7 @@ TEST_CASE("no secret, phone number or caregiver name appears in any output of a 
   // The store at rest: names, birth dates and phone numbers (the parents' messages held some) are
   // nowhere in the database or WAL bytes, while yuerd ran or after it stopped.
   CHECK(out.text.find("personal fields sealed at rest under field key \"e2e1\"") != std::string::npos);
-  const std::string bytes_after = store_bytes(d.store_path());
+  const std::string bytes_after = store_file_bytes(d.store_path());
   for (const auto* bytes : {&bytes_while_running, &bytes_after}) {
     REQUIRE(bytes->size() > 8192);
     CHECK(bytes->find("yenc1:e2e1:") != std::string::npos);  // sealed values are there
