@@ -27,6 +27,7 @@ usage: bench/run_callback_bench.sh [options]
   --max-rate R         callbacks/s the request files are sized for: R x duration (default 100000)
   --only WHO           yuerd, node or both (default both)
   --keep               keep the temporary folder (stores, logs, wrk output)
+  --field-key          give yuerd a [privacy] field key, so every inbox payload is sealed (AES-256-GCM)
 Prerequisites: node (>= 18) with `npm ci` done in bench/node, sqlite3; wrk only with --loadgen wrk.
 Exit code 0 when every run had no error and passed the rows check, 1 otherwise, 2 on bad usage.
 EOF
@@ -48,6 +49,7 @@ max_rate=100000
 only=both
 keep=0
 threads=1
+field_key=0
 
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -64,6 +66,7 @@ while [[ $# -gt 0 ]]; do
     --max-rate) max_rate=$2; shift 2 ;;
     --only) only=$2; shift 2 ;;
     --keep) keep=1; shift ;;
+    --field-key) field_key=1; shift ;;
     -h|--help) usage; exit 0 ;;
     *) echo "unknown option: $1" >&2; usage >&2; exit 2 ;;
   esac
@@ -135,6 +138,7 @@ aes_key=$(rand_alnum 43)
   printf '%s\n' "$token" >"$work/secrets/app_token"
   printf '%s' "$aes_key" >"$work/secrets/app_aes_key"
   printf 'bench-admin-%s\n' "$(rand_alnum 24)" >"$work/secrets/admin_token"
+  printf 'k1 %s\n' "$(od -An -N32 -tx1 /dev/urandom | tr -d ' \n')" >"$work/secrets/field_keys"
 )
 
 write_yuerd_config() {  # $1 = folder of the instance
@@ -165,6 +169,9 @@ token_file = "$work/secrets/admin_token"
 [log]
 level = "info"
 EOF
+  if [[ $field_key == 1 ]]; then
+    printf '\n[privacy]\nfield_key_file = "%s"\n' "$work/secrets/field_keys" >>"$1/yuerd.toml"
+  fi
   chmod 600 "$1/yuerd.toml"
 }
 
@@ -372,7 +379,7 @@ for conns in $connections; do
 done
 
 echo
-echo "Results ($(nproc) cores; load generator $loadgen, $threads thread(s), ${duration}s on loopback; yuerd io_threads ${io_threads:-default}; durable acknowledgement):"
+echo "Results ($(nproc) cores; load generator $loadgen, $threads thread(s), ${duration}s on loopback; yuerd io_threads ${io_threads:-default}$([[ $field_key == 1 ]] && echo ", inbox payloads sealed"); durable acknowledgement):"
 echo "| receiver | conns | run | callbacks/s | p50 ms | p99 ms | non-200 | sock err | 200s | records | in flight | server CPU | server µs CPU/cb | machine CPU | check |"
 echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
 printf '%s\n' "${results[@]}"
