@@ -116,7 +116,7 @@ struct Env {
   }
 };
 
-TEST_CASE("survey app channel: an invited member answers by clicks and typing; bad input is answered or ignored",
+TEST_CASE("survey app channel: an invited member answers by clicks and typing, bad input is answered or ignored",
           "[survey_service][app]") {
   Env env;
   auto svc = env.service();

@@ -365,7 +365,8 @@ TEST_CASE("survey over the app: 20 members answer by card clicks and typing, acr
   CHECK(updates == kMembers / 2);  // one per clicked button card (vote cards are not updated)
   // message/send never refused a card (task ids unique, cards within the limits).
   int cards = 0;
-  for (const auto& r : run.sandbox.get("/_sandbox/requests?path=/cgi-bin/message/send")["requests"]) {
+  const json sends = run.sandbox.get("/_sandbox/requests?path=/cgi-bin/message/send");
+  for (const auto& r : sends["requests"]) {
     if (json::parse(r.value("body", ""), nullptr, false).value("msgtype", "") != "template_card") continue;
     ++cards;
     CHECK(r["errcode"] == 0);
