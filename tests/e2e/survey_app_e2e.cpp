@@ -402,6 +402,11 @@ TEST_CASE("survey over the app: 20 members answer by card clicks and typing, acr
   CHECK(cov["unit"]["eligible"] == kMembers + kRosterOnly);
   CHECK(cov["unit"]["below_target"] == true);  // 20 / 23 = 87 % < 90 %
 
+  // Logs carry ids, never the roster's people.
+  const std::string logs = run.yuerd->log_text();
+  CHECK(logs.find("照护人") == std::string::npos);
+  for (const auto& m : members) CHECK(logs.find(m.phone) == std::string::npos);
+
   const auto secs = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - started).count();
   WARN("survey app e2e: " << wave << " waves, " << secs << " s");
   CHECK(secs < 60);
