@@ -111,6 +111,8 @@ OutboundChannels::OutboundChannels(boost::asio::any_io_executor io, const Clock&
   if (c.app_agent_id && !c.app_secret.empty())
     out.push_back(app::make_message_channel(api, impl_->app_token, {c.app_agent_id}));
   if (c.app_agent_id && !c.app_secret.empty())
+    out.push_back(app::make_card_update_channel(api, impl_->app_token, {c.app_agent_id}));
+  if (c.app_agent_id && !c.app_secret.empty())
     out.push_back(app::make_appchat_channel(api, impl_->app_token, {c.app_agent_id}));
   if (c.app_agent_id && !c.app_secret.empty() && c.group_tasks)
     impl_->group_task_api = group_task::make_api(api, impl_->app_token);

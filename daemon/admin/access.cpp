@@ -169,6 +169,7 @@ const std::vector<Rule>& rules() {
       {"GET", "/api/v1/surveys", A::kScopedRead, U::kPrefix, "unit", true},
       {"POST", "/api/v1/surveys", A::kScopedWrite, U::kNone, "unit", false, true},
       {"POST", "/api/v1/surveys/*/close", A::kScopedWrite, U::kNone, "unit", false, false, R::kSurvey},
+      {"POST", "/api/v1/surveys/*/invite", A::kScopedWrite, U::kNone, "unit", false, false, R::kSurvey},
       {"GET", "/api/v1/surveys/*/coverage", A::kScopedRead, U::kCode},
       {"GET", "/api/v1/surveys/*/missing", A::kScopedRead, U::kCode, "unit", true},
       {"GET", "/api/v1/surveys/*/indicators", A::kScopedRead, U::kCode},

@@ -90,6 +90,7 @@ TEST_CASE("every /api/v1 endpoint has a scope rule, checked per role", "[admin][
       {"GET", "/api/v1/surveys", "ok", "ok", "ok"},
       {"POST", "/api/v1/surveys", "ok", "auth.read_only", "ok"},
       {"POST", "/api/v1/surveys/2/close", "ok", "auth.read_only", "ok"},
+      {"POST", "/api/v1/surveys/2/invite", "ok", "auth.read_only", "ok"},
       {"GET", "/api/v1/surveys/2/coverage", "ok", "ok", "ok"},
       {"GET", "/api/v1/surveys/2/missing", "ok", "ok", "ok"},
       {"GET", "/api/v1/surveys/2/indicators", "ok", "ok", "ok"},

@@ -65,7 +65,7 @@ http::Response error_for(const http::Request& req, const Error& e) {
 awaitable<http::Response> AdminApi::push_many(http::Request req, nlohmann::json body) {
   std::vector<outbox::EnqueueRequest> requests;
   model::ContentKind kind;
-  if (!model::parse_content_kind(body.value("kind", "text"), kind))
+  if (!model::parse_content_kind(body.value("kind", "text"), kind) || kind == model::ContentKind::kTemplateCard)
     co_return http::make_error(req, http::Status::bad_request, "api.bad_body", "kind must be text or markdown");
   for (const auto& t : body["targets"]) {
     if (!t.is_string()) co_return http::make_error(req, http::Status::bad_request, "api.bad_body", "targets must be strings");
@@ -102,7 +102,7 @@ awaitable<http::Response> AdminApi::outbox_api(http::Request req, std::string pa
     r.route = body.value("route", "robot");
     r.target = body["target"].get<std::string>();
     r.content = body["content"].get<std::string>();
-    if (!model::parse_content_kind(body.value("kind", "text"), r.kind))
+    if (!model::parse_content_kind(body.value("kind", "text"), r.kind) || r.kind == model::ContentKind::kTemplateCard)
       co_return http::make_error(req, http::Status::bad_request, "api.bad_body", "kind must be text or markdown");
     // Without a key, the same notice pushed twice is sent twice; yuerctl passes one per run.
     r.idempotency_key = body.value("key", "");

@@ -252,6 +252,30 @@ awaitable<http::Response> AdminApi::survey_api(http::Request req, std::string pa
     auto views = co_await net::co_spawn(store_pool_, list_rounds(survey_store_, org_, "", id), net::use_awaitable);
     co_return reply(req, {{"round", round_json(views.at(0))}});
   }
+  if (what == "invite") {
+    // {"userids": ["..."]}: members answer this round through the app (one invitation each, once).
+    if (req.method() != http::Verb::post)
+      co_return http::make_error(req, http::Status::method_not_allowed, "api.bad_method", "use POST");
+    json body = json::parse(req.body(), nullptr, false);
+    std::vector<std::string> userids;
+    if (body.is_object())
+      if (auto it = body.find("userids"); it != body.end() && it->is_array())
+        for (const auto& u : *it)
+          if (u.is_string()) userids.push_back(u.get<std::string>());
+    if (!body.is_object() || !body.contains("userids") || !body["userids"].is_array() ||
+        userids.size() != body["userids"].size())
+      co_return http::make_error(req, http::Status::unprocessable_entity, "survey.bad_request",
+                                 "请求体应为 {\"userids\": [\"成员账号\", …]}");
+    auto invited = co_await survey_service_->invite(id, std::move(userids));
+    if (!invited) {
+      const auto& e = invited.error();
+      co_return http::make_error(req, e.code == "survey.not_found" ? http::Status::not_found
+                                      : e.code == "survey.closed"  ? http::Status::conflict
+                                                                   : http::Status::unprocessable_entity,
+                                 e.code, e.message);
+    }
+    co_return reply(req, {{"round_id", id}, {"invited", invited->members}});
+  }
   if (req.method() != http::Verb::get)
     co_return http::make_error(req, http::Status::method_not_allowed, "api.bad_method", "use GET");
 

@@ -26,6 +26,9 @@ struct ChannelLimits {
   std::vector<RateWindow> per_route;   // all targets of the route together (corp/IP-wide API limits)
   std::size_t text_max_bytes = 2048;   // longer content is split before it is enqueued
   std::size_t markdown_max_bytes = 4096;
+  // Template cards (ContentKind::kTemplateCard) are sent whole or not at all: 0 = the route has no
+  // cards (enqueue refuses them), else the largest card JSON it takes.
+  std::size_t card_max_bytes = 0;
 };
 
 class OutboundChannel {

@@ -32,11 +32,19 @@ bool parse_outbox_state(std::string_view text, OutboxState& out) {
   return false;
 }
 
-std::string_view to_string(ContentKind k) { return k == ContentKind::kText ? "text" : "markdown"; }
+std::string_view to_string(ContentKind k) {
+  switch (k) {
+    case ContentKind::kText: return "text";
+    case ContentKind::kMarkdown: return "markdown";
+    case ContentKind::kTemplateCard: return "template_card";
+  }
+  return "text";
+}
 
 bool parse_content_kind(std::string_view text, ContentKind& out) {
   if (text == "text") out = ContentKind::kText;
   else if (text == "markdown") out = ContentKind::kMarkdown;
+  else if (text == "template_card") out = ContentKind::kTemplateCard;
   else return false;
   return true;
 }

@@ -18,8 +18,10 @@ std::string_view to_string(OutboxState s);
 // Parses the names to_string() gives; false for anything else.
 bool parse_outbox_state(std::string_view text, OutboxState& out);
 
-// What the content is; each route turns it into its own wire body.
-enum class ContentKind { kText, kMarkdown };
+// What the content is; each route turns it into its own wire body. kTemplateCard: the content is
+// one template card (模板卡片) as JSON text, the route's own wire object; it is never split (a route
+// without cards refuses it at enqueue, see ChannelLimits::card_max_bytes).
+enum class ContentKind { kText, kMarkdown, kTemplateCard };
 
 std::string_view to_string(ContentKind k);
 bool parse_content_kind(std::string_view text, ContentKind& out);

@@ -446,9 +446,19 @@ awaitable<Result<std::vector<Enqueued>>> Dispatcher::enqueue_batch(std::vector<E
     if (request.content.empty()) co_return fail("outbox.empty", "消息内容为空");
     if (request.idempotency_key.empty() || request.idempotency_key.size() > 200)
       co_return fail("outbox.bad_key", "idempotency key must be 1 to 200 bytes");
-    const std::size_t limit =
-        request.kind == model::ContentKind::kText ? r.limits.text_max_bytes : r.limits.markdown_max_bytes;
-    auto parts = split_content(request.content, limit);
+    std::vector<std::string> parts;
+    if (request.kind == model::ContentKind::kTemplateCard) {
+      // A card is one wire object: never split.
+      if (r.limits.card_max_bytes == 0)
+        co_return fail("outbox.unsupported_kind", fmt::format("渠道 {} 不能发送模板卡片", request.route));
+      if (request.content.size() > r.limits.card_max_bytes)
+        co_return fail("outbox.too_long", fmt::format("模板卡片超过 {} 字节", r.limits.card_max_bytes));
+      parts.push_back(request.content);
+    } else {
+      const std::size_t limit =
+          request.kind == model::ContentKind::kText ? r.limits.text_max_bytes : r.limits.markdown_max_bytes;
+      parts = split_content(request.content, limit);
+    }
     first_item.push_back(items.size());
     for (std::size_t i = 0; i < parts.size(); ++i) {
       store::NewOutboxItem n;

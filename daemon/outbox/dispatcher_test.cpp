@@ -30,8 +30,9 @@ struct Sent {
 
 class RecordingChannel final : public model::OutboundChannel {
  public:
-  RecordingChannel(const Clock& clock, model::ChannelLimits limits) : clock_(clock), limits_(std::move(limits)) {}
-  std::string route() const override { return "fake"; }
+  RecordingChannel(const Clock& clock, model::ChannelLimits limits, std::string route = "fake")
+      : clock_(clock), limits_(std::move(limits)), route_(std::move(route)) {}
+  std::string route() const override { return route_; }
   model::ChannelLimits limits() const override { return limits_; }
   bool knows_target(const std::string& target) const override { return target != "nobody"; }
   awaitable<SendOutcome> send(model::OutboxItem item) override {
@@ -58,6 +59,7 @@ class RecordingChannel final : public model::OutboundChannel {
  private:
   const Clock& clock_;
   model::ChannelLimits limits_;
+  std::string route_;
 };
 
 model::ChannelLimits test_limits() {
@@ -134,6 +136,9 @@ struct Harness {
     r.content = std::move(content);
     r.idempotency_key = key.empty() ? r.target + ":" + r.content : key;
     r.expire_at_ms = expire_at_ms;
+    return enqueue_request(std::move(r));
+  }
+  Result<Enqueued> enqueue_request(EnqueueRequest r) {
     auto f = boost::asio::co_spawn(ioc, dispatcher->enqueue(std::move(r)), boost::asio::use_future);
     REQUIRE(run_until([&] { return f.wait_for(0ms) == std::future_status::ready; }));
     return f.get();
@@ -251,6 +256,41 @@ TEST_CASE("dispatcher: long content is split into numbered parts sent in order",
     CHECK(got[i].rfind("(" + std::to_string(i + 1) + "/", 0) == 0);
   }
   CHECK(h.row(e.ids[0]).item.idempotency_key == "lesson-1#1/" + std::to_string(e.ids.size()));
+}
+
+TEST_CASE("dispatcher: a template card is never split, and a route without cards refuses it", "[outbox][dispatcher][split]") {
+  model::ChannelLimits with_cards = test_limits();
+  with_cards.card_max_bytes = 300;
+  ManualClock card_clock;
+  RecordingChannel cards{card_clock, with_cards, "cards"};  // outlives the dispatcher in `h`
+  Harness h;
+  h.dispatcher->add_channel(cards);
+  h.start();
+  const std::string card = R"({"card_type":"button_interaction","task_id":"t1","main_title":{"title":")" +
+                           std::string(150, 'x') + R"("}})";  // longer than text_max_bytes (100)
+  auto request = [&](std::string route, std::string content, std::string key) {
+    EnqueueRequest r;
+    r.route = std::move(route);
+    r.target = "A";
+    r.kind = model::ContentKind::kTemplateCard;
+    r.content = std::move(content);
+    r.idempotency_key = std::move(key);
+    return h.enqueue_request(std::move(r));
+  };
+  auto whole = request("cards", card, "card-1");
+  REQUIRE(whole.has_value());
+  CHECK(whole->ids.size() == 1u);
+  h.settle();
+  REQUIRE(contents_for(cards, "A") == std::vector<std::string>{card});
+  CHECK(h.row(whole->ids[0]).item.kind == model::ContentKind::kTemplateCard);
+  CHECK(h.row(whole->ids[0]).item.idempotency_key == "card-1");
+  auto big = request("cards", card + std::string(200, ' '), "card-2");
+  REQUIRE_FALSE(big.has_value());
+  CHECK(big.error().code == "outbox.too_long");
+  auto none = request("fake", card, "card-3");
+  REQUIRE_FALSE(none.has_value());
+  CHECK(none.error().code == "outbox.unsupported_kind");
+  CHECK(h.channel.sent.empty());
 }
 
 TEST_CASE("dispatcher: refusals, duplicates and expiry", "[outbox][dispatcher]") {

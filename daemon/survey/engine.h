@@ -94,6 +94,11 @@ class Engine {
   // Summary lines ("3. 昨天吃过母乳：吃过"), numbered as 改N expects.
   std::vector<std::string> summary_lines(const ConversationState& state) const;
 
+  // The text that asks `q` in `state` (intro, "【第k题，共n题】", prompt, numbered options, hints),
+  // exactly as the replies carry it; channels that show a question their own way (app cards)
+  // find it in a reply with this.
+  std::string question_text(const ConversationState& st, const Question& q) const;
+
  private:
   struct Out;
   void begin_children(ConversationState& st, std::vector<ChildRef> kids, const TurnContext& ctx, Out& out) const;
@@ -104,7 +109,6 @@ class Engine {
   void confirm(ConversationState& st, const TurnContext& ctx, Out& out) const;
   void on_answer(ConversationState& st, std::string_view message, const TurnContext& ctx, Out& out) const;
   void on_identify(ConversationState& st, std::string_view message, const TurnContext& ctx, Out& out) const;
-  std::string question_text(const ConversationState& st, const Question& q) const;
   int age_of(const ConversationState& st) const;
   std::function<EValue(const std::string&)> lookup(const std::map<std::string, Answer>& answers, int age_months,
                                                    int age_days) const;

@@ -24,18 +24,6 @@ std::string str(const json& j, const char* key) {
   return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
 }
 
-awaitable<std::int64_t> load_cursor(store::SurveyStore* s, std::string name) { co_return s->cursor(name); }
-
-awaitable<std::vector<model::InboxRow>> load_rows(store::InboxStore* inbox, std::string receiver, std::int64_t after,
-                                                  int limit) {
-  store::InboxQuery q;
-  q.receiver = receiver;
-  q.after_id = after;
-  q.limit = limit;
-  q.newest_first = false;
-  co_return inbox->list_inbox(q);
-}
-
 awaitable<void> store_cursor(store::SurveyStore* s, std::string name, std::int64_t id) {
   s->set_cursor(name, id);
   co_return;

@@ -92,6 +92,11 @@ std::string nudge_text() {
          "想暂停请回复「退出」。谢谢！";
 }
 
+std::string invitation_text(const store::SurveyRound& round, const std::string& survey_title) {
+  return "您好！诚邀您参加「" + round.name + "」" + survey_title + "，大约5分钟，结束日期 " + round.closes_on +
+         "。\n请回复「开始」开始答题；选择题可以直接点卡片上的选项。";
+}
+
 const survey::CoverageRow* find_row(const std::vector<survey::CoverageRow>& rows, const std::string& code) {
   auto it = std::lower_bound(rows.begin(), rows.end(), code,
                              [](const survey::CoverageRow& r, const std::string& c) { return r.code < c; });

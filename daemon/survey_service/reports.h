@@ -44,6 +44,10 @@ std::string reminder_notice(const std::string& township_name, std::int64_t respo
 // The kf nudge to a parent who started the survey and has not finished.
 std::string nudge_text();
 
+// The invitation a member (app channel) gets for a round: the round's name and the survey's
+// title, how to start (any reply starts; 开始 is suggested), no personal data.
+std::string invitation_text(const store::SurveyRound& round, const std::string& survey_title);
+
 // The coverage of `unit` and of the units directly under it in one round, with the flags, as a
 // management group reads it. `title` heads it (「喂养调查进度日报」, 「喂养调查进度」, 「覆盖率」).
 // `rows` are survey::coverage's rows of the round; a unit that is not in them reads "不在本轮调查范围".

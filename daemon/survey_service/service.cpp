@@ -1,6 +1,7 @@
 #include "daemon/survey_service/service.h"
 
 #include "daemon/survey/text.h"
+#include "daemon/survey_service/reports.h"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -24,135 +25,8 @@ std::int64_t unix_ms(const Clock& c) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(c.now().time_since_epoch()).count();
 }
 
-std::string str(const json& j, const char* key) {
-  auto it = j.find(key);
-  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
-std::int64_t num(const json& j, const char* key) {
-  auto it = j.find(key);
-  return it != j.end() && it->is_number_integer() ? it->get<std::int64_t>() : 0;
-}
-
 bool is_code(const std::string& s) {
   return s.size() == 12 && s.find_first_not_of("0123456789") == std::string::npos;
-}
-
-// One kf inbox row as the consumer sees it.
-struct Row {
-  std::int64_t id = 0;
-  bool text = false;   // a parent's text message
-  bool enter = false;  // enter_session event
-  std::string user;    // external_userid
-  std::string open_kfid;
-  std::string content;  // text
-  std::string scene;    // enter_session
-  std::int64_t send_time = 0;
-};
-
-Row read_row(const model::InboxRow& r) {
-  Row row;
-  row.id = r.id;
-  json j = json::parse(r.event.payload, nullptr, false);
-  if (!j.is_object()) return row;
-  row.open_kfid = str(j, "open_kfid");
-  row.send_time = num(j, "send_time");
-  if (row.send_time == 0) row.send_time = r.event.created_at ? r.event.created_at : r.event.received_at;
-  if (r.event.kind == "kf:text" && num(j, "origin") == 3) {
-    row.user = str(j, "external_userid");
-    auto t = j.find("text");
-    if (t != j.end() && t->is_object()) row.content = str(*t, "content");
-    row.text = !row.user.empty();
-  } else if (r.event.kind == "kf:event:enter_session") {
-    auto e = j.find("event");
-    if (e != j.end() && e->is_object()) {
-      row.user = str(*e, "external_userid");
-      row.scene = str(*e, "scene");
-      if (row.open_kfid.empty()) row.open_kfid = str(*e, "open_kfid");
-    }
-    row.enter = !row.user.empty() && !row.scene.empty();
-  }
-  return row;
-}
-
-// What the store thread reads for a page, and each row's round.
-struct Prepared {
-  std::map<std::int64_t, store::SurveyRound> rounds;                    // every round
-  std::vector<std::pair<std::int64_t, std::string>> row_round;          // per row: round (0: none), township
-  std::vector<store::SurveyBindingWrite> bindings;                      // new bindings (enter_session)
-  std::map<std::pair<std::string, std::int64_t>, std::string> states;   // (user, round) → JSON
-  std::map<std::int64_t, std::vector<store::Family>> rosters;           // rounds not cached yet
-};
-
-awaitable<std::int64_t> load_cursor(store::SurveyStore* s) { co_return s->cursor(kKfCursor); }
-
-awaitable<std::vector<model::InboxRow>> load_rows(store::InboxStore* inbox, std::int64_t after, int limit) {
-  store::InboxQuery q;
-  q.receiver = kKfChannel;
-  q.after_id = after;
-  q.limit = limit;
-  q.newest_first = false;
-  co_return inbox->list_inbox(q);
-}
-
-std::vector<store::Family> round_roster(store::SurveyStore* s, store::OrgStore* org, std::int64_t round) {
-  std::vector<std::string> ids;
-  for (const auto& e : s->eligible(round)) ids.push_back(e.child_id);
-  std::vector<store::Family> out;
-  for (auto& [id, f] : org->families_by_child(ids)) out.push_back(std::move(f));
-  return out;
-}
-
-awaitable<Prepared> prepare(store::SurveyStore* s, store::OrgStore* org, std::vector<Row> rows,
-                            std::set<std::int64_t> cached) {
-  Prepared p;
-  for (auto& r : s->rounds(false)) p.rounds.emplace(r.id, r);
-  std::int64_t newest_open = 0;
-  for (const auto& [id, r] : p.rounds)
-    if (r.state == "open") newest_open = id;
-  std::map<std::string, std::optional<store::SurveyBinding>> bound;
-  for (const auto& row : rows) {
-    if (row.user.empty()) {
-      p.row_round.emplace_back(0, "");
-      continue;
-    }
-    if (!bound.contains(row.user)) bound[row.user] = s->binding(kKfChannel, row.user);
-    auto& b = bound[row.user];
-    if (row.enter) {
-      auto link = s->kf_link_by_scene(row.scene);
-      if (link) {
-        b = store::SurveyBinding{link->round_id, link->unit_code};
-        p.bindings.push_back({kKfChannel, row.user, *b});
-      }
-      p.row_round.emplace_back(0, "");
-      continue;
-    }
-    if (!row.text) {
-      p.row_round.emplace_back(0, "");
-      continue;
-    }
-    // A parent who never opened a round's link answers the newest open round.
-    if (!b && newest_open) {
-      b = store::SurveyBinding{newest_open, ""};
-      p.bindings.push_back({kKfChannel, row.user, *b});
-    }
-    if (!b) {
-      p.row_round.emplace_back(0, "");
-      continue;
-    }
-    p.row_round.emplace_back(b->round_id, b->unit_code);
-    auto key = std::make_pair(row.user, b->round_id);
-    if (!p.states.contains(key))
-      if (auto st = s->conversation(kKfChannel, row.user, b->round_id)) p.states[key] = *st;
-    if (!cached.contains(b->round_id) && !p.rosters.contains(b->round_id))
-      p.rosters[b->round_id] = round_roster(s, org, b->round_id);
-  }
-  co_return p;
-}
-
-awaitable<void> save_page(store::SurveyStore* s, std::vector<store::SurveyBindingWrite> bindings,
-                          std::vector<store::SurveyTurnWrite> turns, std::int64_t cursor, std::int64_t now) {
-  s->save_turns(bindings, turns, kKfCursor, cursor, now);
-  co_return;
 }
 
 struct OpenPlan {
@@ -216,6 +90,17 @@ awaitable<OpenPlan> plan_round(store::OrgStore* org, std::vector<std::string> co
   if (plan.top.empty()) plan.top = chains.front().front();
   plan.townships.assign(townships.begin(), townships.end());
   co_return plan;
+}
+
+awaitable<void> store_bindings(store::SurveyStore* s, std::vector<store::SurveyBindingWrite> b, std::int64_t now) {
+  s->save_turns(b, {}, "", 0, now);
+  co_return;
+}
+
+// [0-9A-Za-z_.@-], 1..64 bytes: what member userids look like (DOC 90195: 1~64 bytes).
+bool is_userid(const std::string& u) {
+  return !u.empty() && u.size() <= 64 && u.find_first_not_of("0123456789abcdefghijklmnopqrstuvwxyz"
+                                                             "ABCDEFGHIJKLMNOPQRSTUVWXYZ_.@-") == std::string::npos;
 }
 
 awaitable<std::int64_t> store_open(store::SurveyStore* s, store::SurveyRound r, std::vector<store::EligibleChild> e,
@@ -292,9 +177,14 @@ Service::Service(boost::asio::any_io_executor io, boost::asio::thread_pool& stor
       links_(links),
       clock_(clock),
       settings_(std::move(settings)),
-      send_(std::move(send)),
-      timer_(io) {
+      send_(std::move(send)) {
   for (const auto& d : definitions_) engines_[d.id] = std::make_unique<survey::Engine>(d);
+  ConsumerSettings cs{settings_.poll, settings_.retry_after, settings_.page};
+  kf_ = std::make_unique<Consumer>(io, store_pool, inbox, surveys, org, definitions_, engines_, make_kf_rules(), clock,
+                                   cs, send_);
+  if (settings_.app)
+    app_ = std::make_unique<Consumer>(io, store_pool, inbox, surveys, org, definitions_, engines_, make_app_rules(),
+                                      clock, cs, send_);
 }
 
 Service::~Service() = default;
@@ -306,136 +196,58 @@ const survey::Survey* Service::definition(const std::string& id) const {
 }
 
 void Service::stop() {
-  stopping_ = true;
-  timer_.cancel();
+  kf_->stop();
+  if (app_) app_->stop();
 }
 
 void Service::poke() {
-  poked_ = true;
-  timer_.cancel();
+  kf_->poke();
+  if (app_) app_->poke();
 }
 
-awaitable<void> Service::run() {
-  for (;;) {
-    try {
-      cursor_ = co_await asio::co_spawn(store_pool_, load_cursor(&surveys_), asio::use_awaitable);
-      break;
-    } catch (const store::StoreError& e) {
-      spdlog::error("survey: cannot read the kf cursor ({}): {}", e.code(), e.what());
-    }
-    timer_.expires_after(settings_.retry_after);
-    co_await timer_.async_wait(asio::as_tuple(asio::use_awaitable));
-    if (stopping_) co_return;
-  }
-  spdlog::info("survey: kf consumer starts after inbox row {}", cursor_);
-  while (!stopping_) {
-    std::vector<model::InboxRow> rows;
-    bool ok = true;
-    try {
-      rows = co_await asio::co_spawn(store_pool_, load_rows(&inbox_, cursor_, settings_.page), asio::use_awaitable);
-      if (!rows.empty()) ok = co_await handle_page(std::move(rows));
-    } catch (const store::StoreError& e) {
-      spdlog::error("survey: page after inbox row {} not handled ({}): {}", cursor_, e.code(), e.what());
-      ok = false;
-    }
-    if (stopping_) break;
-    if (ok && !rows.empty()) continue;  // more may be waiting
-    if (poked_ && ok) {
-      poked_ = false;
-      continue;
-    }
-    timer_.expires_after(ok ? settings_.poll : settings_.retry_after);
-    co_await timer_.async_wait(asio::as_tuple(asio::use_awaitable));
-  }
+awaitable<void> Service::run() { co_await kf_->run(); }
+
+awaitable<void> Service::run_app() {
+  if (app_) co_await app_->run();
 }
 
-awaitable<bool> Service::handle_page(std::vector<model::InboxRow> raw) {
-  std::vector<Row> rows;
-  for (const auto& r : raw) rows.push_back(read_row(r));
-  const std::int64_t last = raw.back().id;
-  if (rosters_loaded_gen_ != roster_gen_) {
-    rosters_.clear();  // the roster changed: every round's snapshot families are read again
-    rosters_loaded_gen_ = roster_gen_;
-  }
-  const std::uint64_t gen = roster_gen_;
-  // This page's rosters (shared with the cache; a roster_changed() during the store hop below
-  // empties the cache only at the next page).
-  auto rosters = rosters_;
-  std::set<std::int64_t> cached;
-  for (const auto& [id, r] : rosters) cached.insert(id);
-  Prepared p = co_await asio::co_spawn(store_pool_, prepare(&surveys_, &org_, rows, std::move(cached)),
-                                       asio::use_awaitable);
-  for (auto& [id, fams] : p.rosters) {
-    auto r = std::make_shared<const survey::VectorRoster>(std::move(fams));
-    rosters[id] = r;
-    if (gen == roster_gen_) rosters_[id] = r;  // read before a change that came meanwhile: not kept
-  }
+void Service::roster_changed() {
+  kf_->roster_changed();
+  if (app_) app_->roster_changed();
+}
 
-  std::map<std::pair<std::string, std::int64_t>, survey::ConversationState> live;
-  std::vector<Reply> replies;
-  std::vector<store::SurveyTurnWrite> turns;
-  for (std::size_t i = 0; i < rows.size(); ++i) {
-    const Row& row = rows[i];
-    const auto [round_id, township] = p.row_round[i];
-    if (!row.text || round_id == 0) continue;
-    auto rit = p.rounds.find(round_id);
-    if (rit == p.rounds.end() || rit->second.state != "open") continue;
-    auto eit = engines_.find(rit->second.survey_id);
-    if (eit == engines_.end()) {
-      spdlog::warn("survey: round {} uses survey {} that is not loaded; message not answered", round_id,
-                   rit->second.survey_id);
-      continue;
-    }
-    const auto key = std::make_pair(row.user, round_id);
-    auto lit = live.find(key);
-    if (lit == live.end()) {
-      survey::ConversationState st;
-      if (auto sit = p.states.find(key); sit != p.states.end()) {
-        auto parsed = survey::ConversationState::from_json(json::parse(sit->second, nullptr, false));
-        if (parsed) st = std::move(*parsed);
-        else spdlog::error("survey: round {} inbox row {}: stored state unreadable, starting over", round_id, row.id);
-      }
-      lit = live.emplace(key, std::move(st)).first;
-    }
-    survey::TurnContext ctx{china_date(row.send_time), row.user, rosters[round_id].get()};
-    survey::Turn turn = eit->second->handle(lit->second, row.content, ctx);
-    const std::string target = row.open_kfid + "/" + row.user;
-    for (std::size_t k = 0; k < turn.replies.size() && k < survey::kMaxRepliesPerTurn; ++k)
-      replies.push_back({target, turn.replies[k], "survey:kf:" + std::to_string(row.id) + ":" + std::to_string(k),
-                         row.send_time * 1000 + kKfWindowMs});
-    store::SurveyTurnWrite w;
-    w.channel = kKfChannel;
-    w.user_id = row.user;
-    w.round_id = round_id;
-    w.state = lit->second.to_json().dump(-1, ' ', false, json::error_handler_t::replace);
-    for (const auto& c : turn.completed) {
-      store::SurveyResponse r;
-      r.round_id = round_id;
-      r.child_id = c.matched ? c.child.child_id : "";
-      r.unit_code = c.matched ? c.child.unit_code : township;
-      r.birth_date = c.child.birth_date;
-      r.interview_date = c.interview_date;
-      r.age_months = c.age_months;
-      r.recall_shifted = c.recall_shifted;
-      r.answers = c.answers.dump(-1, ' ', false, json::error_handler_t::replace);
-      w.responses.push_back(std::move(r));
-    }
-    turns.push_back(std::move(w));
+awaitable<Result<Invited>> Service::invite(std::int64_t round_id, std::vector<std::string> userids) {
+  if (!app_) co_return bad("survey.no_app", "没有配置自建应用（[wecom.app]），不能邀请成员");
+  if (userids.empty() || userids.size() > 1000) co_return bad("survey.bad_request", "userids：请给 1 到 1000 个成员账号");
+  std::set<std::string> seen;
+  std::vector<std::string> members;
+  for (auto& u : userids) {
+    if (!is_userid(u)) co_return bad("survey.bad_request", "userids：成员账号只能是字母、数字和 _ . @ -，最长 64 字节：" + u);
+    if (seen.insert(u).second) members.push_back(std::move(u));
   }
-  if (!replies.empty()) {
-    auto sent = co_await send_(std::move(replies));
-    if (!sent) {
-      spdlog::error("survey: replies of inbox rows {}..{} not queued ({}): {}; tried again", raw.front().id, last,
-                    sent.error().code, sent.error().message);
-      co_return false;
-    }
-  }
-  co_await asio::co_spawn(store_pool_, save_page(&surveys_, std::move(p.bindings), std::move(turns), last,
-                                                 unix_ms(clock_)),
+  auto r = co_await asio::co_spawn(store_pool_, store_round(&surveys_, round_id), asio::use_awaitable);
+  if (!r) co_return bad("survey.not_found", "没有这一轮调查：" + std::to_string(round_id));
+  if (r->state != "open") co_return bad("survey.closed", "这一轮调查已经结束：" + std::to_string(round_id));
+  std::vector<store::SurveyBindingWrite> bindings;
+  for (const auto& u : members) bindings.push_back({kAppChannel, u, store::SurveyBinding{round_id, ""}});
+  co_await asio::co_spawn(store_pool_, store_bindings(&surveys_, std::move(bindings), unix_ms(clock_)),
                           asio::use_awaitable);
-  turns_ += static_cast<std::uint64_t>(std::count_if(rows.begin(), rows.end(), [](const Row& r) { return r.text; }));
-  cursor_ = last;
-  co_return true;
+  const survey::Survey* def = definition(r->survey_id);
+  const std::string text = invitation_text(*r, def ? def->title : std::string("调查"));
+  std::vector<Reply> invitations;
+  for (const auto& u : members) {
+    Reply m;
+    m.route = kAppChannel;
+    m.target = u;
+    m.text = text;
+    m.key = "survey:invite:" + std::to_string(round_id) + ":" + u;
+    invitations.push_back(std::move(m));
+  }
+  auto sent = co_await send_(std::move(invitations));
+  if (!sent) co_return sent.error();
+  spdlog::info("survey: round {}: {} members invited through the app", round_id, members.size());
+  app_->poke();
+  co_return Invited{members.size()};
 }
 
 awaitable<Result<store::SurveyRound>> Service::open_round(OpenRequest req) {

@@ -4,16 +4,9 @@
 // date in the round's units: the coverage denominator) and asks WeCom for one kf link per
 // township whose scene ("s<round>_<township code>") names round and township; close_round ends it.
 //
-// Conversations: a durable consumer of the inbox rows of receiver "kf" (KfSync's messages). Its
-// cursor lives in the survey store and moves in the SAME transaction as the conversation states and
-// responses of the rows it handled. A page of rows is handled as: read (bindings, states, rosters)
-// → engine turns in memory → replies enqueued in the outbox in one transaction with idempotency
-// keys "survey:kf:<inbox row id>" → states, responses, bindings and cursor in one transaction.
-// A crash anywhere replays the page from the old states: the engine gives the same replies (it is
-// pure and takes the date from the message), the outbox drops the repeated keys, so no turn is
-// lost and none is answered twice. The engine never speaks first and gives 1..5 replies per parent
-// message; the kf route itself keeps the 48 h / 5-message window (a reply that would break it waits
-// and expires 48 h after the parent's message).
+// Conversations: one durable inbox consumer per chat channel (consumer.h, channel_rules.h): kf
+// always, app when Settings::app is set. Members (app) take part when invited: invite() binds them
+// to a round and queues one invitation each (key "survey:invite:<round>:<userid>").
 // Everything runs on the io thread; store calls hop to the store pool (STYLE D4).
 #pragma once
 
@@ -26,6 +19,8 @@
 #include "daemon/survey/definition.h"
 #include "daemon/survey/engine.h"
 #include "daemon/survey/roster.h"
+#include "daemon/survey_service/channel_rules.h"
+#include "daemon/survey_service/consumer.h"
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
@@ -45,26 +40,18 @@ namespace yuer::survey_service {
 
 using boost::asio::awaitable;
 
-inline constexpr const char* kKfChannel = "kf";        // inbox receiver, conversation channel, outbox route
-inline constexpr const char* kKfCursor = "kf";         // survey_cursor name
-inline constexpr std::int64_t kKfWindowMs = 48LL * 3600 * 1000;
-
 struct Settings {
   std::string open_kfid;                          // the kf account of the links ('' : no links)
   std::chrono::milliseconds poll{200};            // inbox poll when idle
   std::chrono::milliseconds retry_after{2000};    // after a failed page (store or outbox refused)
   int page = 200;                                 // inbox rows per page
+  bool app = false;                               // also consume the app's rows (members; route "app")
 };
 
-// One reply to queue in the outbox (route kf).
-struct Reply {
-  std::string target;  // "<open_kfid>/<external_userid>"
-  std::string text;
-  std::string key;     // idempotency key
-  std::int64_t expire_at_ms = 0;
+// What invite() did.
+struct Invited {
+  std::size_t members = 0;  // bound to the round (again, for those invited before)
 };
-// Queues all replies in ONE outbox transaction (a repeated key is not queued again). Must not throw.
-using SendReplies = std::function<awaitable<Result<void>>(std::vector<Reply>)>;
 
 struct OpenRequest {
   std::string survey;              // definition id ("feeding")
@@ -90,15 +77,24 @@ class Service {
           model::KfContactApi* links, const Clock& clock, Settings settings, SendReplies send);
   ~Service();
 
-  // Consumes kf inbox rows until stop(). Throws nothing a restart would not repeat: store errors
-  // are logged and the page is tried again after `retry_after`.
+  // Consume the kf (run) and the app (run_app, a no-op without Settings::app) inbox rows until
+  // stop(). Throw nothing a restart would not repeat: store errors are logged and the page is
+  // tried again after `retry_after`.
   awaitable<void> run();
+  awaitable<void> run_app();
   void stop();
   // New inbox rows may be there (shortens the poll).
   void poke();
   // The roster changed (an import was applied): the rounds' cached rosters are read again before
   // the next page is handled. Io thread.
-  void roster_changed() { ++roster_gen_; }
+  void roster_changed();
+
+  // Binds members (userids; channel "app") to an open round and queues one invitation each
+  // through route "app" (key "survey:invite:<round>:<userid>": inviting again sends nothing new).
+  // Fails with Error{"survey.not_found" | "survey.closed" | "survey.bad_request" (userids: 1..1000
+  // of [0-9A-Za-z_.@-], ≤ 64 bytes) | "survey.no_app" | the outbox's error}; on an outbox error the
+  // bindings stay and inviting again completes it.
+  awaitable<Result<Invited>> invite(std::int64_t round_id, std::vector<std::string> userids);
 
   // Admin. Fails with Error{"survey.bad_request" | "survey.unknown_survey" | "survey.unknown_unit",
   // Chinese message}.
@@ -110,12 +106,10 @@ class Service {
 
   const survey::Survey* definition(const std::string& id) const;
   const std::vector<survey::Survey>& definitions() const { return definitions_; }
-  std::int64_t cursor() const { return cursor_; }
-  std::uint64_t turns() const { return turns_; }
+  std::int64_t cursor() const { return kf_->cursor(); }
+  std::uint64_t turns() const { return kf_->turns() + (app_ ? app_->turns() : 0); }
 
  private:
-  struct Page;
-  awaitable<bool> handle_page(std::vector<model::InboxRow> rows);
 
   boost::asio::any_io_executor io_;
   boost::asio::thread_pool& store_pool_;
@@ -128,14 +122,8 @@ class Service {
   const Clock& clock_;
   Settings settings_;
   SendReplies send_;
-  boost::asio::steady_timer timer_;
-  std::map<std::int64_t, std::shared_ptr<const survey::VectorRoster>> rosters_;  // per round, indexed
-  std::uint64_t roster_gen_ = 0;         // roster_changed() calls
-  std::uint64_t rosters_loaded_gen_ = 0;  // roster_gen_ when rosters_ was last emptied
-  std::int64_t cursor_ = 0;
-  std::uint64_t turns_ = 0;
-  bool stopping_ = false;
-  bool poked_ = false;
+  std::unique_ptr<Consumer> kf_;
+  std::unique_ptr<Consumer> app_;  // null without Settings::app
 };
 
 }  // namespace yuer::survey_service

@@ -67,6 +67,10 @@ class Commands final : public SurveysCommands {
     close_ = root_->add_subcommand("close", "close a round");
     close_->add_option("id", id_, "round id")->required();
     close_->add_flag("--json", json_, "print JSON");
+    invite_ = root_->add_subcommand("invite", "invite members (WeCom userids) to answer a round in the app");
+    invite_->add_option("id", id_, "round id")->required();
+    invite_->add_option("--userid", userids_, "member userid (repeat for several)")->required();
+    invite_->add_flag("--json", json_, "print JSON");
     coverage_ = root_->add_subcommand("coverage", "responded/eligible of a unit and the units under it");
     coverage_->add_option("id", id_, "round id")->required();
     coverage_->add_option("--unit", unit_, "unit code (default: the round's top unit)");
@@ -97,6 +101,7 @@ class Commands final : public SurveysCommands {
     if (*list_) return cmd_list();
     if (*open_) return cmd_open();
     if (*close_) return cmd_close();
+    if (*invite_) return cmd_invite();
     if (*coverage_) return cmd_coverage();
     if (*missing_) return cmd_missing();
     if (*indicators_) return cmd_indicators();
@@ -192,6 +197,15 @@ class Commands final : public SurveysCommands {
     return kOk;
   }
 
+  int cmd_invite() {
+    json body = {{"userids", userids_}};
+    json out;
+    if (int rc = call_json(http::Verb::post, "/api/v1/surveys/" + std::to_string(id_) + "/invite", body.dump(), out))
+      return rc;
+    if (!json_) std::cout << "已邀请 " << out.value("invited", 0) << " 位成员（重复邀请不会重复发送）\n";
+    return kOk;
+  }
+
   static std::vector<std::string> coverage_cells(const json& u) {
     std::string flag = u.value("below_target", false) ? "低于目标" : "";
     std::string target = u["target_percent"].is_number() ? std::to_string(u["target_percent"].get<int>()) + "%" : "-";
@@ -270,6 +284,8 @@ class Commands final : public SurveysCommands {
            *indicators_ = nullptr, *unmatched_ = nullptr, *export_ = nullptr;
   std::string unit_, name_, opens_, closes_, survey_ = "feeding", format_ = "csv", output_;
   std::vector<std::string> units_;
+  std::vector<std::string> userids_;
+  CLI::App* invite_ = nullptr;
   std::int64_t id_ = 0;
   bool json_ = false;
   bool identifying_ = false;

@@ -106,12 +106,13 @@ awaitable<void> notify_owner(outbox::Dispatcher* d, std::string owner, std::stri
   co_await notify_route(d, "app", std::move(owner), std::move(text), std::move(key));
 }
 
-// Survey replies (kf route) in one outbox transaction; a repeated key is not queued again.
+// Survey replies (routes kf, app, app_card) in one outbox transaction; a repeated key is not queued again.
 awaitable<Result<void>> queue_survey_replies(outbox::Dispatcher* d, std::vector<survey_service::Reply> replies) {
   std::vector<outbox::EnqueueRequest> batch;
   for (auto& r : replies) {
     outbox::EnqueueRequest e;
-    e.route = survey_service::kKfChannel;
+    e.route = std::move(r.route);
+    e.kind = r.kind;
     e.target = std::move(r.target);
     e.content = std::move(r.text);
     e.idempotency_key = std::move(r.key);
@@ -510,6 +511,8 @@ int Daemon::run() {
     sv.open_kfid = settings_.survey_open_kfid;
     if (sv.open_kfid.empty() && !settings_.outbound.kf_open_kfids.empty()) sv.open_kfid = settings_.outbound.kf_open_kfids.front();
     sv.poll = std::chrono::milliseconds(settings_.survey_poll_ms);
+    // Members answer through the self-built app (invited by POST /api/v1/surveys/ID/invite).
+    sv.app = settings_.outbound.app_agent_id != 0 && !settings_.outbound.app_secret.empty();
     // Not a capturing coroutine lambda (GCC 12): the lambda only forwards to a coroutine.
     survey_service::SendReplies send = [d = dispatcher_.get()](std::vector<survey_service::Reply> r) {
       return queue_survey_replies(d, std::move(r));
@@ -566,6 +569,7 @@ int Daemon::run() {
   if (groups_) net::co_spawn(ioc_, groups_->run(), task_end("groups"));
   if (scheduler_) net::co_spawn(ioc_, scheduler_->run(), task_end("scheduler"));
   if (surveys_) net::co_spawn(ioc_, surveys_->run(), task_end("surveys"));
+  if (surveys_) net::co_spawn(ioc_, surveys_->run_app(), task_end("survey app"));
   if (survey_notices_) net::co_spawn(ioc_, survey_notices_->run(), task_end("survey notices"));
   if (bot_commands_) net::co_spawn(ioc_, bot_commands_->run(), task_end("robot commands"));
   if (retention_) retention_->start();

@@ -2,6 +2,7 @@
 
 #include "adapters/wecom/crypto.h"
 #include "tests/sandbox/callbacks.h"
+#include "tests/sandbox/template_card.h"
 
 #include <pugixml.hpp>
 
@@ -130,6 +131,7 @@ std::optional<Reject> validate_message(const Context& ctx, json& body, Channel c
                                                     "vote_interaction", "multiple_interaction"};
     const auto& cards = channel == Channel::kWebhook ? robot_cards : app_cards;
     if (!type || !cards.count(*type)) return Reject{40058, "template_card.card_type invalid. invalid Request Parameter"};
+    if (auto bad = check_interactive_card(m)) return Reject{40058, *bad + ". invalid Request Parameter"};
     return std::nullopt;
   }
   return std::nullopt;
@@ -313,6 +315,16 @@ ApiReply Sandbox::message_send(const ApiRequest& req, const Target& t, RequestRe
     if (!duplicate) recent_sends_[key] = now + interval_s * 1000;
     if (recent_sends_.size() > ctx_.settings.max_records)
       std::erase_if(recent_sends_, [&](const auto& kv) { return kv.second <= now; });
+  }
+  // task_id: "同一个应用任务id不能重复" (DOC 90236); the errcode is not documented [UNCERTAIN]: 40058.
+  // A duplicate-checked resend of the same body is answered above, as WeCom does, not refused here.
+  if (msgtype == "template_card" && !duplicate) {
+    const std::string task = body["template_card"].value("task_id", "");
+    if (!task.empty() && !card_tasks_.insert(std::to_string(app->agent_id) + "/" + task).second) {
+      if (int_field(body, "enable_duplicate_check").value_or(0) == 1)
+        recent_sends_.erase(std::to_string(app->agent_id) + "/" + req.body);
+      return ctx_.error(40058, "template_card.task_id exists. invalid Request Parameter");
+    }
   }
   json recipients = json::array();
   for (const auto& uid : duplicate ? std::vector<std::string>{} : valid) {
@@ -521,6 +533,7 @@ json Sandbox::save_state() const {
   for (const auto& [key, until_ms] : recent_sends_)
     if (until_ms > ctx_.now_ms()) recent.push_back({{"key", key}, {"until_ms", until_ms}});
   core["recent_sends"] = recent;
+  core["card_tasks"] = card_tasks_;
   return {{"format", "wecom-sandbox state"}, {"version", 1}, {"saved_at_ms", ctx_.now_ms()},
           {"fixture", fixture}, {"core", core}, {"modules", modules}};
 }
@@ -533,6 +546,8 @@ void Sandbox::restore_state(const json& saved) {
     for (const auto& r : array_field(saved["core"], "recent_sends"))
       if (auto key = string_field(r, "key"))
         if (auto until = int_field(r, "until_ms")) recent_sends_[*key] = *until;
+    for (const auto& t : array_field(saved["core"], "card_tasks"))
+      if (t.is_string()) card_tasks_.insert(t.get<std::string>());
   }
   if (!saved.contains("modules") || !saved["modules"].is_object()) return;
   for (auto& m : modules_) {
@@ -575,6 +590,7 @@ void Sandbox::reset_state() {
   member_hour_.clear();
   appchat_minute_.clear();
   recent_sends_.clear();
+  card_tasks_.clear();
   faults_.clear();
   requests_.clear();
   callbacks_.clear();

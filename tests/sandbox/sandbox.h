@@ -19,6 +19,7 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <variant>
 #include <string>
 #include <vector>
@@ -97,7 +98,8 @@ class Sandbox {
   std::map<std::string, std::deque<std::int64_t>> member_minute_;    // "agent/userid" → times
   std::map<std::string, std::deque<std::int64_t>> member_hour_;
   std::map<std::string, std::deque<std::int64_t>> appchat_minute_;
-  std::map<std::string, std::int64_t> recent_sends_;  // "agent/body" → end of its duplicate-check window (ms)
+  std::map<std::string, std::int64_t> recent_sends_;
+  std::set<std::string> card_tasks_;  // "agent/task_id" of every template card sent (unique per app)  // "agent/body" → end of its duplicate-check window (ms)
   std::vector<Fault> faults_;
   std::deque<RequestRecord> requests_;
   std::deque<CallbackRecord> callbacks_;

@@ -324,7 +324,7 @@ TEST_CASE("sandbox message/send gives response_code only for interactive cards",
   CAPTURE(card_type);
   Env env;
   json body = {{"touser", "Bob"}, {"agentid", 1000002}, {"msgtype", "template_card"},
-               {"template_card", {{"card_type", card_type}}}};
+               {"template_card", testing::interactive_card(card_type, "task1")}};
   auto j = json::parse(env.post("/cgi-bin/message/send?access_token=" + env.token(), body.dump()).body);
   CHECK(j["errcode"] == 0);
   CHECK(j.contains("response_code") == has_code);

@@ -232,7 +232,7 @@ TEST_CASE("restart keeps app chats, card response codes and the duplicate check"
   json card = {{"touser", "Alice"},
                {"msgtype", "template_card"},
                {"agentid", 1000002},
-               {"template_card", {{"card_type", "button_interaction"}, {"task_id", "t1"}}}};
+               {"template_card", testing::interactive_card("button_interaction", "t1")}};
   auto sent = env.post_json("/cgi-bin/message/send?access_token=" + tok, card);
   REQUIRE(sent["errcode"] == 0);
   json dup = {{"touser", "Bob"}, {"msgtype", "text"}, {"agentid", 1000002}, {"text", {{"content", "只发一次"}}},

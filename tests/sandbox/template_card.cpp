@@ -124,7 +124,66 @@ class TemplateCardModule final : public Module {
   Context& ctx_;
 };
 
+bool non_empty(const json& o, const char* k, std::size_t max = 0) {
+  auto v = string_field(o, k);
+  return v && !v->empty() && (max == 0 || v->size() <= max);
+}
+
+std::optional<std::string> check_options(const json& holder, std::size_t most, const char* where) {
+  if (!holder.is_object() || !non_empty(holder, "question_key", 1024))
+    return std::string(where) + ".question_key missing or over 1024 bytes";
+  const json& list = holder.contains("option_list") ? holder["option_list"] : json();
+  if (!list.is_array() || list.empty() || list.size() > most)
+    return std::string(where) + ".option_list must have 1 to " + std::to_string(most) + " options";
+  std::set<std::string> ids;
+  for (const auto& o : list) {
+    if (!o.is_object() || !non_empty(o, "id", 128) || !non_empty(o, "text"))
+      return std::string(where) + ".option_list needs id (≤ 128 bytes) and text";
+    if (!ids.insert(o["id"].get<std::string>()).second) return std::string(where) + ".option_list ids repeat";
+  }
+  return std::nullopt;
+}
+
 }  // namespace
+
+std::optional<std::string> check_interactive_card(const json& card) {
+  const std::string type = string_field(card, "card_type").value_or("");
+  if (type != "button_interaction" && type != "vote_interaction" && type != "multiple_interaction") return std::nullopt;
+  auto task = string_field(card, "task_id");
+  if (!task || task->empty() || task->size() > 128 ||
+      task->find_first_not_of("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_-@") != std::string::npos)
+    return "template_card.task_id invalid";
+  const bool title = card.contains("main_title") && card["main_title"].is_object() && non_empty(card["main_title"], "title");
+  if (!title && !(type == "button_interaction" && non_empty(card, "sub_title_text")))
+    return "template_card.main_title.title missing";
+  if (type == "button_interaction") {
+    const json& list = card.contains("button_list") ? card["button_list"] : json();
+    // DOC 90236: "按钮列表，列表长度不超过6".
+    if (!list.is_array() || list.empty() || list.size() > 6) return "template_card.button_list must have 1 to 6 buttons";
+    std::set<std::string> keys;
+    for (const auto& b : list) {
+      if (!b.is_object() || !non_empty(b, "text") || !non_empty(b, "key", 1024))
+        return "template_card.button_list needs text and key (≤ 1024 bytes)";
+      if (!keys.insert(b["key"].get<std::string>()).second) return "template_card.button_list keys repeat";
+    }
+    return std::nullopt;
+  }
+  if (type == "vote_interaction") {
+    if (!card.contains("checkbox")) return "template_card.checkbox missing";
+    if (auto bad = check_options(card["checkbox"], 20, "template_card.checkbox")) return bad;
+    auto mode = int_field(card["checkbox"], "mode").value_or(0);
+    if (mode != 0 && mode != 1) return "template_card.checkbox.mode must be 0 or 1";
+  } else {
+    const json& list = card.contains("select_list") ? card["select_list"] : json();
+    if (!list.is_array() || list.empty() || list.size() > 3) return "template_card.select_list must have 1 to 3 items";
+    for (const auto& sel : list)
+      if (auto bad = check_options(sel, 10, "template_card.select_list")) return bad;
+  }
+  const json& submit = card.contains("submit_button") ? card["submit_button"] : json();
+  if (!submit.is_object() || !non_empty(submit, "text") || !non_empty(submit, "key", 1024))
+    return "template_card.submit_button needs text and key";
+  return std::nullopt;
+}
 
 std::unique_ptr<Module> make_template_card_module(Context& ctx) { return std::make_unique<TemplateCardModule>(ctx); }
 

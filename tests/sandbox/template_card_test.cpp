@@ -31,13 +31,87 @@ struct Env : testing::SandboxEnv {
   json post(const std::string& path, const std::string& token, const json& body) {
     return post_json(path + "?access_token=" + token, body);
   }
+  int cards = 0;
   std::string send_card(const std::string& t, const std::string& touser = "Alice|Bob") {
-    json card = {{"card_type", "button_interaction"}, {"task_id", "t1"}, {"main_title", {{"title", "问卷"}}}};
+    json card = testing::interactive_card("button_interaction", "t" + std::to_string(++cards));
     auto r = post("/cgi-bin/message/send", t,
                   {{"touser", touser}, {"agentid", 1000002}, {"msgtype", "template_card"}, {"template_card", card}});
     return r.at("response_code").get<std::string>();
   }
 };
+
+TEST_CASE("sandbox message/send checks interactive cards like WeCom", "[sandbox][cards]") {
+  using testing::interactive_card;
+  auto with = [](json card, const char* key, json value) {
+    if (value.is_null()) card.erase(key);
+    else card[key] = std::move(value);
+    return card;
+  };
+  auto buttons = [](int n) {
+    json list = json::array();
+    for (int i = 0; i < n; ++i) list.push_back({{"text", "选项"}, {"key", "k" + std::to_string(i)}});
+    return list;
+  };
+  auto options = [](int n) {
+    json list = json::array();
+    for (int i = 0; i < n; ++i) list.push_back({{"id", std::to_string(i)}, {"text", "选项"}});
+    return list;
+  };
+  const json button = interactive_card("button_interaction", "ok1");
+  const json vote = interactive_card("vote_interaction", "ok2");
+  struct Case {
+    const char* name;
+    json card;
+    int errcode;
+  };
+  for (const auto& c : std::vector<Case>{
+           {"button card", button, 0},
+           {"vote card", vote, 0},
+           {"multiple card", interactive_card("multiple_interaction", "ok3"), 0},
+           {"6 buttons", with(button, "button_list", buttons(6)), 0},
+           {"7 buttons", with(button, "button_list", buttons(7)), 40058},
+           {"no buttons", with(button, "button_list", json::array()), 40058},
+           {"repeated button keys", with(button, "button_list", json{{{"text", "a"}, {"key", "k"}}, {{"text", "b"}, {"key", "k"}}}), 40058},
+           {"button without key", with(button, "button_list", json{{{"text", "a"}}}), 40058},
+           {"no task_id", with(button, "task_id", nullptr), 40058},
+           {"task_id with a space", with(button, "task_id", "a b"), 40058},
+           {"task_id of 129 bytes", with(button, "task_id", std::string(129, 'a')), 40058},
+           {"task_id _-@", with(button, "task_id", "a_b-c@d"), 0},
+           {"no title", with(button, "main_title", nullptr), 40058},
+           {"button card with sub_title_text only", with(with(button, "main_title", nullptr), "sub_title_text", "问题"), 0},
+           {"vote with 20 options",
+            with(vote, "checkbox", json{{"question_key", "q"}, {"mode", 0}, {"option_list", options(20)}}), 0},
+           {"vote with 21 options",
+            with(vote, "checkbox", json{{"question_key", "q"}, {"mode", 0}, {"option_list", options(21)}}), 40058},
+           {"vote mode 2", with(vote, "checkbox", json{{"question_key", "q"}, {"mode", 2}, {"option_list", options(2)}}), 40058},
+           {"vote without submit", with(vote, "submit_button", nullptr), 40058},
+       }) {
+    CAPTURE(c.name);
+    Env env;
+    auto r = env.post("/cgi-bin/message/send", env.token(),
+                      {{"touser", "Alice"}, {"agentid", 1000002}, {"msgtype", "template_card"}, {"template_card", c.card}});
+    CHECK(r["errcode"] == c.errcode);
+    CHECK(env.sb().deliveries().size() == (c.errcode == 0 ? 1u : 0u));
+  }
+}
+
+TEST_CASE("sandbox message/send refuses a task_id the app used before, unless the duplicate check drops it",
+          "[sandbox][cards]") {
+  Env env;
+  const auto t = env.token();
+  json body = {{"touser", "Alice"}, {"agentid", 1000002}, {"msgtype", "template_card"},
+               {"template_card", testing::interactive_card("button_interaction", "same")}};
+  REQUIRE(env.post("/cgi-bin/message/send", t, body)["errcode"] == 0);
+  body["touser"] = "Bob";
+  CHECK(env.post("/cgi-bin/message/send", t, body)["errcode"] == 40058);
+  // Duplicate-checked: the identical body again answers 0 and is not delivered (the outbox's resend).
+  json checked = body;
+  checked["template_card"]["task_id"] = "other";
+  checked["enable_duplicate_check"] = 1;
+  REQUIRE(env.post("/cgi-bin/message/send", t, checked)["errcode"] == 0);
+  CHECK(env.post("/cgi-bin/message/send", t, checked)["errcode"] == 0);
+  CHECK(env.sb().deliveries().size() == 2u);
+}
 
 TEST_CASE("sandbox update_template_card uses a response code once, within 72 hours", "[sandbox][cards]") {
   Env env;

@@ -6,6 +6,7 @@
 #include "tests/sandbox/sandbox.h"
 
 #include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
 
 #include <cstdint>
 #include <memory>
@@ -90,5 +91,16 @@ class SandboxEnv {
   std::string corp_id_;
   std::unique_ptr<Sandbox> sandbox_;
 };
+
+// The smallest interactive card of `card_type` that message/send accepts (check_interactive_card).
+inline nlohmann::json interactive_card(const std::string& card_type, const std::string& task_id) {
+  nlohmann::json card = {{"card_type", card_type}, {"task_id", task_id}, {"main_title", {{"title", "问卷"}}}};
+  const nlohmann::json options = {{{"id", "1"}, {"text", "是"}}, {{"id", "2"}, {"text", "否"}}};
+  if (card_type == "button_interaction") card["button_list"] = {{{"text", "是"}, {"key", "yes"}}, {{"text", "否"}, {"key", "no"}}};
+  if (card_type == "vote_interaction") card["checkbox"] = {{"question_key", "q1"}, {"mode", 0}, {"option_list", options}};
+  if (card_type == "multiple_interaction") card["select_list"] = {{{"question_key", "q1"}, {"option_list", options}}};
+  if (card_type != "button_interaction") card["submit_button"] = {{"text", "提交"}, {"key", "submit"}};
+  return card;
+}
 
 }  // namespace yuer::sandbox::testing
