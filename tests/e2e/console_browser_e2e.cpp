@@ -183,7 +183,8 @@ TEST_CASE("web console in a browser: login, dashboard, schedules, survey, townsh
                                  ? json::parse(schedule.body)["schedule"]["id"].get<std::string>()
                                  : std::to_string(json::parse(schedule.body)["schedule"]["id"].get<std::int64_t>());
       CHECK(eventually([&] {
-        for (const auto& s : json::parse(env.call(http::Verb::get, "/api/v1/schedules").body)["schedules"])
+        const json listed = json::parse(env.call(http::Verb::get, "/api/v1/schedules").body);  // alive while iterated
+        for (const auto& s : listed["schedules"])
           if (s["id"].dump() == json::parse(schedule.body)["schedule"]["id"].dump()) return s["state"] == "paused";
         return false;
       }));
@@ -204,7 +205,8 @@ TEST_CASE("web console in a browser: login, dashboard, schedules, survey, townsh
       CHECK(eventually([&] { return b.text("export-status").find("已下载") != std::string::npos; }));
       // The export is in the audit log, by the county admin.
       bool audited = false;
-      for (const auto& e : json::parse(env.call(http::Verb::get, "/api/v1/audit").body)["entries"])
+      const json audit = json::parse(env.call(http::Verb::get, "/api/v1/audit").body);  // alive while iterated
+      for (const auto& e : audit["entries"])
         audited = audited || (e["path"].get<std::string>().ends_with("/export") && e["actor"] == "县管理员");
       CHECK(audited);
     } else {
